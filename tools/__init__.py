@@ -1,0 +1,1 @@
+"""Domain operations with no LLM in them: the store, the policy, and the typed tools that enforce it."""

@@ -1,0 +1,30 @@
+"""What a tool runs with: the store, the policy, who the customer is, and a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from tools.policy import Policy
+from tools.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class ToolContext:
+    store: Store
+    policy: Policy
+    customer_id: str | None = None  # set only by verify_customer (or by an operator), never by a model
+    failed_verifications: int = 0
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def verification_locked(self) -> bool:
+        return self.failed_verifications >= self.policy.identity.max_failed_attempts

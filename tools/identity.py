@@ -1,0 +1,61 @@
+"""verify_customer: the only way a session gets a customer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from tools.context import ToolContext
+from tools.registry import read_tool
+from tools.results import ToolResult, denied, ok
+from tools.values import OrderId
+
+LOCK_RULE = "identity.max_failed_attempts"
+
+
+class VerifyCustomerArgs(BaseModel):
+    email: str = Field(description="The customer's email address.")
+    zip_code: str | None = Field(default=None, description="Zip code of the account's address.")
+    order_id: OrderId | None = Field(default=None, description="An order id such as W1001, instead of the zip code.")
+
+
+@read_tool(requires_identity=False)
+def verify_customer(ctx: ToolContext, args: VerifyCustomerArgs) -> ToolResult:
+    """Verify who the customer is, with their email plus zip code, or email plus one of their order ids. Required before any account or order information is shared."""
+    policy = ctx.policy.identity
+    if ctx.verification_locked:
+        return denied(LOCK_RULE, "Verification is locked for this conversation after too many failed "
+                      "attempts. A human agent can help.",
+                      facts={"failed_attempts": ctx.failed_verifications},
+                      alternatives=["ask for a human agent"])
+    if ctx.customer_id is not None:
+        current = ctx.store.one("SELECT email FROM customers WHERE id = ?", (ctx.customer_id,))
+        if current and current["email"].lower() != args.email.strip().lower():
+            return denied("identity.one_customer_per_conversation",
+                          "This conversation is already verified for another customer; start a new "
+                          "conversation to help someone else.")
+    if not args.zip_code and not args.order_id:
+        return denied("identity.methods", "To verify I need the email together with the zip code "
+                      "or an order id.", alternatives=["give the zip code", "give an order id"])
+    email = args.email.strip().lower()
+    customer = ctx.store.one("SELECT * FROM customers WHERE lower(email) = ?", (email,))
+    matched = False
+    if customer is not None:
+        if args.zip_code and "email_zip" in policy.methods:
+            matched = customer["zip"].strip() == args.zip_code.strip()
+        elif args.order_id and "order_email" in policy.methods:
+            matched = ctx.store.one("SELECT 1 AS x FROM orders WHERE id = ? AND customer_id = ?",
+                                    (args.order_id, customer["id"])) is not None
+    if not matched:
+        ctx.failed_verifications += 1
+        left = policy.max_failed_attempts - ctx.failed_verifications
+        if left <= 0:
+            return denied(LOCK_RULE, "Those details do not match our records. Verification is now "
+                          "locked for this conversation; a human agent can help.",
+                          facts={"failed_attempts": ctx.failed_verifications},
+                          alternatives=["ask for a human agent"])
+        return denied("identity.methods", f"Those details do not match our records. {left} attempt(s) left.",
+                      facts={"attempts_left": left})
+    ctx.customer_id = customer["id"]
+    ctx.failed_verifications = 0
+    return ok(f"Verified: {customer['name']}.", customer_id=customer["id"], name=customer["name"],
+              email=customer["email"])

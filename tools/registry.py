@@ -1,0 +1,146 @@
+"""The tool registry and the one way to run a tool: validate, check identity, preview or execute."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from tools.context import ToolContext
+from tools.errors import StoreError
+from tools.results import Plan, ToolResult, denied, error
+from tools.values import iso
+
+NOT_VERIFIED_RULE = "identity.verification_required"
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str  # the function's docstring: the model's documentation
+    args_model: type[BaseModel]
+    fn: Callable[..., Any]  # read: -> ToolResult; write: -> Plan | ToolResult (a denial)
+    is_write: bool
+    requires_identity: bool
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "parameters": self.args_model.model_json_schema()}
+
+
+TOOLS: dict[str, Tool] = {}
+
+
+def _register(fn: Callable, *, is_write: bool, requires_identity: bool) -> Callable:
+    params = list(inspect.signature(fn).parameters.values())
+    args_model = fn.__annotations__[params[1].name]
+    if isinstance(args_model, str):  # postponed annotations
+        args_model = fn.__globals__[args_model]
+    description = inspect.cleandoc(fn.__doc__ or "").strip()
+    if not description:
+        raise TypeError(f"tool {fn.__name__} needs a docstring: it is the model's documentation")
+    TOOLS[fn.__name__] = Tool(fn.__name__, description, args_model, fn, is_write, requires_identity)
+    return fn
+
+
+def read_tool(*, requires_identity: bool = True) -> Callable[[Callable], Callable]:
+    return lambda fn: _register(fn, is_write=False, requires_identity=requires_identity)
+
+
+def write_tool(*, requires_identity: bool = True) -> Callable[[Callable], Callable]:
+    return lambda fn: _register(fn, is_write=True, requires_identity=requires_identity)
+
+
+def get_tool(name: str) -> Tool | None:
+    import tools.catalog  # noqa: F401  (registers every tool)
+
+    return TOOLS.get(name)
+
+
+def all_tools() -> list[Tool]:
+    import tools.catalog  # noqa: F401
+
+    return list(TOOLS.values())
+
+
+def validate_args(tool: Tool, raw: dict[str, Any] | str | None) -> BaseModel | ToolResult:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            return error(f"The arguments for {tool.name} are not valid JSON ({exc.msg}). "
+                         f"Send a JSON object matching its schema.")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        return error(f"The arguments for {tool.name} must be a JSON object.")
+    try:
+        return tool.args_model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
+        )
+        return error(f"Invalid arguments for {tool.name}: {problems}.")
+
+
+def action_key(tool: str, args: BaseModel, customer_id: str | None) -> str:
+    payload = json.dumps([tool, customer_id, args.model_dump(mode="json")], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None, *,
+             execute: bool = False, key: str | None = None) -> ToolResult:
+    """Run one tool. Reads run at once. A write without `execute` returns its preview
+    (`needs_confirmation`, changes nothing); with `execute` it runs in one transaction, and an
+    action key that already ran returns the first result again (one confirmed action, one write)."""
+    tool = get_tool(name)
+    if tool is None:
+        known = ", ".join(sorted(TOOLS))
+        return error(f"There is no tool named {name!r}. Known tools: {known}.").model_copy(
+            update={"tool": name})
+    args = validate_args(tool, raw_args)
+    if isinstance(args, ToolResult):
+        return args.model_copy(update={"tool": name})
+    if tool.requires_identity and ctx.customer_id is None:
+        return denied(NOT_VERIFIED_RULE,
+                      "I need to verify the customer first (email and zip code, or order id and email).",
+                      alternatives=["verify with email and zip code", "verify with order id and email"],
+                      ).model_copy(update={"tool": name})
+    try:
+        result = _run(ctx, tool, args, execute=execute, key=key)
+    except StoreError as exc:
+        result = error(f"The store could not be reached just now; nothing was changed. ({exc})")
+    except sqlite3.DatabaseError as exc:
+        result = error(f"The store database failed; nothing was changed. ({exc})")
+    return result.model_copy(update={"tool": name})
+
+
+def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: str | None) -> ToolResult:
+    if not tool.is_write:
+        return tool.fn(ctx, args)
+    if not execute:
+        plan = tool.fn(ctx, args)
+        if isinstance(plan, ToolResult):
+            return plan
+        return ToolResult(status="needs_confirmation", message=plan.summary, summary=plan.summary,
+                          data=plan.data)
+    key = key or action_key(tool.name, args, ctx.customer_id)
+    with ctx.store.write() as db:
+        done = db.execute("SELECT result FROM executed_actions WHERE key = ?", (key,)).fetchone()
+        if done is not None:
+            return ToolResult.model_validate_json(done[0])
+        plan = tool.fn(ctx, args)  # re-validated inside the write lock: state may have changed
+        if isinstance(plan, ToolResult):
+            return plan
+        data = {**plan.data, **plan.apply(db)}
+        result = ToolResult(status="ok", message=plan.done_message, data=data, summary=plan.summary)
+        db.execute(
+            "INSERT INTO executed_actions (key, tool, customer_id, result, executed_at) VALUES (?,?,?,?,?)",
+            (key, tool.name, ctx.customer_id, result.model_dump_json(), iso(ctx.now())),
+        )
+        return result
