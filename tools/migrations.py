@@ -20,14 +20,16 @@ def migration(fn: Migration) -> Migration:
     return fn
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations in order; return the names applied now."""
+def migrate(db: sqlite_utils.Database, migrations: list[tuple[str, Migration]] | None = None) -> list[str]:
+    """Apply pending migrations in order; return the names applied now. Other layers (the agent's
+    conversation tables) pass their own list; names must be unique across lists."""
+    migrations = MIGRATIONS if migrations is None else migrations
     table = db.table("_migrations")
     if not table.exists():
         table.create({"name": str, "applied_at": str}, pk="name")
     done = {row["name"] for row in table.rows}
     applied = []
-    for name, fn in MIGRATIONS:
+    for name, fn in migrations:
         if name in done:
             continue
         with db.conn:
@@ -169,3 +171,14 @@ def m002_help_center(db: sqlite_utils.Database) -> None:
         {"id": str, "title": str, "section": str, "body": str, "source": str}, pk="id"
     )
     db["help_articles"].enable_fts(["title", "body"], create_triggers=True, tokenize="porter")
+
+
+@migration
+def m003_tool_lookup_indexes(db: sqlite_utils.Database) -> None:
+    # Lookups the tools make that m001 left unindexed: email matched case-insensitively (verification,
+    # password reset, the email-in-use check), lost-package claims and complaints by order, returns'
+    # lines by order line, refunds by return.
+    db.execute("CREATE INDEX IF NOT EXISTS idx_customers_email_lower ON customers (lower(email))")
+    db["tickets"].create_index(["order_id", "kind"], if_not_exists=True)
+    db["return_lines"].create_index(["order_line_id"], if_not_exists=True)
+    db["refunds"].create_index(["return_id"], if_not_exists=True)

@@ -124,6 +124,11 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 def _render_value(value: Any) -> str:
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
         return f"{value[0]}-{value[1]}" if value[0] != value[1] else str(value[0])
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    if isinstance(value, list) and len(value) > 2 and all(v in days for v in value):
+        idx = [days.index(v) for v in value]
+        if idx == list(range(idx[0], idx[-1] + 1)):
+            return f"{value[0]}-{value[-1]}"
     if isinstance(value, (list, tuple)):
         items = [str(v).replace("_", " ") for v in value]
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]

@@ -127,11 +127,11 @@ def parse_step(raw: str | None, allowed: list[str] | None = None, *, reply_only:
         text = text.strip("`").removeprefix("json").strip()
     if not text:
         return ModelReply(error="empty model output", raw=raw)
-    if not text.startswith(("{", "[")):
-        return ModelReply(text=text, error="output was not JSON; used as reply text", raw=raw)
     try:
         data = json.loads(text)
     except ValueError as exc:
+        if not text.startswith(("{", "[", '"')):
+            return ModelReply(text=text, error="output was not JSON; used as reply text", raw=raw)
         return ModelReply(error=f"invalid JSON from model: {exc}", raw=raw)
     if isinstance(data, list):  # a bare list of actions
         data = {"actions": data}

@@ -32,6 +32,7 @@ class ModelReply(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     seconds: float = 0.0
+    streamed: bool = False  # True when `text` was already delivered through on_text
     # Set when the backend's output did not match the expected shape (schema mode: see action_schema.py).
     # With `text` set the reply is still usable (e.g. prose instead of JSON); with neither text nor
     # tool_calls the step failed and the runtime should retry it or fall back.

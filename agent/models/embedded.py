@@ -226,6 +226,7 @@ class LocalServer:
         params.use_jinja = True
         params.sampling.temp = 0
         params.warmup = False
+        params.verbosity = int(os.environ.get("SUPPORT_AGENT_LLAMA_VERBOSITY", "1"))  # llama.cpp logs to stderr; 3 = info
         params.hostnames = ["127.0.0.1"]
         params.port = _free_port()
         params.slot_save_path = str(self.slot_dir) + os.sep  # llama.cpp joins it to the file name without a separator
@@ -377,8 +378,7 @@ class EmbeddedModel:
             if not restored:
                 assert self._client is not None
                 self._client._create(  # raw request: prefix + a one-word user turn, one token out
-                    {"messages": prefix + [{"role": "user", "content": "hi"}], "max_tokens": 1, "temperature": 0.0},
-                    on_text=None,
+                    {"messages": prefix + [{"role": "user", "content": "hi"}], "max_tokens": 1, "temperature": 0.0}
                 )
                 saved = save and server.save_slot(filename)
         self.last_warm = {"restored": restored, "saved": saved, "seconds": time.perf_counter() - t0, "file": filename}

@@ -1,0 +1,53 @@
+"""`support-agent chat`: the terminal REPL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None,
+                        help="local (default, embedded 1.5B), local-small (0.5B), openai:NAME, openai-schema:NAME "
+                             "(env SUPPORT_AGENT_MODEL)")
+    parser.add_argument("--db", default=None, help="store database (env SUPPORT_AGENT_DB); created with the "
+                                                   "demo data if missing")
+    parser.add_argument("--policy", default=None, help="policy document (default: the shipped one)")
+    parser.add_argument("--show-tools", action="store_true", help="show tool calls and results (dimmed)")
+    parser.add_argument("--customer", default=None, metavar="EMAIL",
+                        help="operator mode: start already verified as this customer")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.cli import default_db_path
+    from agent.models import ModelError, load_model
+    from agent.repl import Repl, warm_in_background
+    from agent.support_agent import SupportAgent
+    from tools.errors import SupportAgentError
+
+    err = Console(stderr=True)
+    db_path = args.db or default_db_path()
+    try:
+        from pathlib import Path
+
+        if not Path(db_path).exists():
+            from fixtures import build_demo_store
+
+            err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
+            build_demo_store(db_path)
+        model = load_model(args.model)
+        agent = SupportAgent(db_path, policy=args.policy, model=model)
+        repl = Repl(agent, show_tools=args.show_tools)
+        if args.customer:
+            repl.session.bind_customer(args.customer)
+        if hasattr(model, "warm"):
+            if repl.interactive:
+                warm_in_background(agent)
+            else:
+                agent.warm()
+    except (SupportAgentError, ModelError, KeyError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 1
+    return repl.run(sys.stdin)

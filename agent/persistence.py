@@ -1,0 +1,93 @@
+"""Conversations, messages, pending actions and the audit log, in the store's SQLite file.
+
+The runtime keeps no state between turns in memory that is not also here, so a session can be
+resumed after the process died, and web workers can be added freely.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import sqlite_utils
+
+from tools.migrations import Migration, migrate
+from tools.store import Store
+
+AGENT_MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def _agent_migration(fn: Migration) -> Migration:
+    AGENT_MIGRATIONS.append((f"agent_{fn.__name__}", fn))
+    return fn
+
+
+@_agent_migration
+def m001_conversations(db: sqlite_utils.Database) -> None:
+    db["conversations"].create(
+        {
+            "id": str, "token_hash": str, "customer_id": str, "failed_verifications": int,
+            "agenda": str, "created_at": str, "updated_at": str, "model": str,
+        },
+        pk="id",
+    )
+    db["messages"].create(
+        {
+            "id": int, "conversation_id": str, "turn": int, "role": str, "content": str,
+            "tool_calls": str, "tool_call_id": str, "name": str, "visible": int, "created_at": str,
+        },
+        pk="id",
+    )
+    db["messages"].create_index(["conversation_id", "id"])
+    db["pending_actions"].create(
+        {
+            "id": str, "conversation_id": str, "tool": str, "arguments": str, "summary": str,
+            "status": str, "result": str, "created_at": str, "resolved_at": str,
+        },
+        pk="id",
+    )
+    db["pending_actions"].create_index(["conversation_id", "status"])
+    db["audit_log"].create(
+        {
+            "id": int, "conversation_id": str, "turn": int, "at": str, "tool": str,
+            "arguments": str, "phase": str, "status": str, "rule": str, "message": str,
+            "customer_id": str, "action_id": str, "confirmed_by": str,
+        },
+        pk="id",
+    )
+    db["audit_log"].create_index(["conversation_id", "id"])
+
+
+def migrate_agent_tables(store: Store) -> None:
+    migrate(store.db, AGENT_MIGRATIONS)
+
+
+# Payment numbers never reach transcripts or logs: a run of 13-19 digits (spaces/dashes allowed)
+# that passes the Luhn check is masked to its last four digits before anything is written.
+_DIGIT_RUN = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _mask(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return f"[card ending {digits[-4:]}]" if _luhn_ok(digits) else match.group(0)
+
+
+def redact(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return _DIGIT_RUN.sub(_mask, text)
+
+
+def dumps(value: Any) -> str:
+    return redact(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)) or ""

@@ -1,0 +1,103 @@
+"""The agent: a store, a policy and a model, shared by any number of sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import statistics
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from agent.models.base import ChatModel, ToolSpec
+from agent.persistence import migrate_agent_tables
+from agent.prompt import stable_prefix
+from agent.session import Session
+from tools.context import utc_now
+from tools.policy import Policy, load_policy
+from tools.registry import all_tools
+from tools.store import Store
+from tools.values import iso
+
+
+class ModelStats:
+    """Model time per step, for the REPL's /trace, the eval report and the benchmarks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.steps: list[float] = []
+
+    def record(self, seconds: float) -> None:
+        with self._lock:
+            self.steps.append(seconds)
+
+    def median(self) -> float:
+        with self._lock:
+            return statistics.median(self.steps) if self.steps else 0.0
+
+
+class SupportAgent:
+    """Build once per process; open a session per conversation.
+
+    >>> agent = SupportAgent("support_agent.db", model="local")
+    >>> session = agent.session()
+    >>> reply = session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
+    """
+
+    def __init__(self, store: Store | str | Path, *, policy: Policy | str | Path | None = None,
+                 model: ChatModel | str | None = None, clock: Callable[[], datetime] = utc_now,
+                 max_steps: int = 4):
+        from agent.models import load_model
+
+        self.store = store if isinstance(store, Store) else Store(store)
+        migrate_agent_tables(self.store)
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
+        self.clock = clock
+        self.max_steps = max_steps
+        self.tools = all_tools()
+        self.tool_specs = [ToolSpec(**t.spec()) for t in self.tools]
+        self.prefix = stable_prefix(self.policy, self.tool_specs,
+                                    schema_mode=getattr(self.model, "schema_mode", True))
+        self.stats = ModelStats()
+
+    def session(self) -> Session:
+        """A new anonymous conversation. `session.token` authenticates it to web clients."""
+        session_id = "s_" + secrets.token_urlsafe(12)
+        token = secrets.token_urlsafe(24)
+        now = iso(self.clock())
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO conversations (id, token_hash, customer_id, failed_verifications, agenda, "
+                "created_at, updated_at, model) VALUES (?,?,?,?,?,?,?,?)",
+                (session_id, _hash(token), None, 0, "[]", now, now, getattr(self.model, "name", "")))
+        return Session(self, session_id, token)
+
+    def resume(self, session_id: str, token: str | None = None) -> Session:
+        """Continue a conversation (after a restart too). With `token`, it must match."""
+        row = self.store.one("SELECT token_hash FROM conversations WHERE id = ?", (session_id,))
+        if row is None:
+            raise KeyError(f"no conversation {session_id}")
+        if token is not None and not secrets.compare_digest(row["token_hash"], _hash(token)):
+            raise PermissionError("the session token does not match")
+        return Session(self, session_id)
+
+    def warm(self) -> None:
+        """Prefill the model's prompt prefix (embedded model; a no-op elsewhere)."""
+        warm = getattr(self.model, "warm", None)
+        if warm is None:
+            return
+        from agent.prompt import state_block, system_prompt
+
+        system = system_prompt(self.prefix, state_block(customer_name=None, locked=False, pending_summary=None))
+        warm([{"role": "system", "content": system}], self.tool_specs)
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": getattr(self.model, "name", type(self.model).__name__),
+                "store": str(self.store.path), "policy": self.policy.source,
+                "tools": [t.name for t in self.tools]}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,128 @@
+"""The customer's account: update_account (email, phone, default address) and send_password_reset."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.address import Address
+from tools.context import ToolContext
+from tools.registry import read_tool, write_tool
+from tools.results import Plan, ToolResult, denied, error, ok
+from tools.values import iso
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+RESET_RULE = "account.password_reset_to_email_on_file"
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}"
+
+
+def clean_phone(raw: str) -> str | None:
+    """A phone number as digits with an optional leading +; None if it cannot be one (7-15 digits)."""
+    text = raw.strip()
+    if not re.fullmatch(r"\+?[\d\s().\-]+", text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if not 7 <= len(digits) <= 15:
+        return None
+    return ("+" if text.startswith("+") else "") + digits
+
+
+class UpdateAccountArgs(BaseModel):
+    field: Literal["email", "phone", "address"] = Field(description="What to change.")
+    email: str | None = Field(default=None, max_length=254, description="The new email, when field is email.")
+    phone: str | None = Field(default=None, max_length=30, description="The new phone number, when field is phone.")
+    address: Address | None = Field(default=None, description="The new default address, when field is address.")
+
+
+@write_tool()
+def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResult:
+    """Change the verified customer's email, phone number or default address. The customer must confirm."""
+    if args.field not in ctx.policy.account.updatable_fields:
+        return denied("account.updatable_fields", f"The {args.field} cannot be changed in chat.",
+                      facts={"field": args.field, "updatable": ctx.policy.account.updatable_fields},
+                      alternatives=["ask for a human agent"])
+    customer = ctx.store.one("SELECT * FROM customers WHERE id = ?", (ctx.customer_id,))
+    if customer is None:
+        return error("The verified customer's account could not be found.")
+    if args.field == "email":
+        if not args.email:
+            return error("Give the new email address in `email`.")
+        email = args.email.strip().lower()
+        if not EMAIL.match(email):
+            return error(f"'{args.email}' is not a valid email address.")
+        if email == customer["email"].lower():
+            return error(f"{email} already is the email on this account; nothing to change.")
+        taken = ctx.store.one("SELECT 1 AS x FROM customers WHERE lower(email) = ? AND id != ?", (email, customer["id"]))
+        if taken is not None:
+            # Say no without saying why in a way that confirms another account exists.
+            return denied("account.email_unique", "That email address cannot be used for this account.",
+                          facts={"field": "email"}, alternatives=["use another email address"])
+        changes = {"email": email}
+        what = f"email from {customer['email']} to {email}"
+    elif args.field == "phone":
+        phone = clean_phone(args.phone or "")
+        if phone is None:
+            return error("Give a valid phone number (7-15 digits) in `phone`.")
+        changes = {"phone": phone}
+        what = f"phone from {customer['phone'] or 'none'} to {phone}"
+    else:
+        if args.address is None:
+            return error("Give the new address in `address` (address_line1, city, zip_code, ...).")
+        a = args.address
+        changes = {"address_line1": a.address_line1, "address_line2": a.address_line2, "city": a.city,
+                   "state": a.state, "zip": a.zip_code, "country": a.country or customer["country"]}
+        what = f"default address to {a.one_line()}"
+    summary = f"Change the account's {what}."
+    if args.field == "address" and changes["zip"] != customer["zip"]:
+        summary += f" The zip code used to verify identity becomes {changes['zip']}."
+
+    def apply(db) -> dict:
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        db.execute(f"UPDATE customers SET {sets} WHERE id = ?", (*changes.values(), customer["id"]))
+        return {"updated": args.field}
+
+    return Plan(summary=summary, apply=apply, done_message=f"Done: the account's {what}.",
+                data={"field": args.field, **{k: v for k, v in changes.items() if v is not None}})
+
+
+class SendPasswordResetArgs(BaseModel):
+    email: str | None = Field(default=None, max_length=254,
+                              description="The account's email, only needed when the customer is not verified. The link always goes to the email on file.")
+
+
+# Immediate, and allowed before verification: the link only ever goes to the inbox already on file, so
+# sending it cannot hand the account to anyone else (the usual "forgot password" flow). Before
+# verification the answer is the same whether or not the email is known, so it reveals no accounts.
+@read_tool(requires_identity=False)
+def send_password_reset(ctx: ToolContext, args: SendPasswordResetArgs) -> ToolResult:
+    """Send a password reset link to the email on file for the account (never to any other address). Works before verification with the account's email."""
+    if ctx.customer_id is not None:
+        customer = ctx.store.one("SELECT id, email FROM customers WHERE id = ?", (ctx.customer_id,))
+        if customer is None:
+            return error("The verified customer's account could not be found.")
+        if args.email and args.email.strip().lower() != customer["email"].lower():
+            return denied(RESET_RULE, f"A password reset link can only go to the email on file "
+                          f"({mask_email(customer['email'])}).",
+                          facts={"email_on_file": mask_email(customer["email"])},
+                          alternatives=["send it to the email on file",
+                                        "update the account's email first, then send the link"])
+        with ctx.store.write() as db:
+            db.execute("INSERT INTO password_resets (customer_id, sent_to, created_at) VALUES (?,?,?)",
+                       (customer["id"], customer["email"], iso(ctx.now())))
+        return ok(f"A password reset link was sent to {mask_email(customer['email'])}; it may take a few "
+                  f"minutes to arrive.", sent_to=mask_email(customer["email"]))
+    if not args.email or not EMAIL.match(args.email.strip()):
+        return error("Give the email address of the account to send the reset link to.")
+    email = args.email.strip().lower()
+    customer = ctx.store.one("SELECT id, email FROM customers WHERE lower(email) = ?", (email,))
+    if customer is not None:
+        with ctx.store.write() as db:
+            db.execute("INSERT INTO password_resets (customer_id, sent_to, created_at) VALUES (?,?,?)",
+                       (customer["id"], customer["email"], iso(ctx.now())))
+    return ok(f"If {email} is the email of an account, a password reset link has been sent to it.")

@@ -1,0 +1,104 @@
+"""issue_refund: pay back what the store owes on an order (an open return, a lost-package claim), and
+nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tools.context import ToolContext
+from tools.lookup import customer_order, order_not_found, payment_method
+from tools.refund_rules import record_refund, refund_timing
+from tools.registry import write_tool
+from tools.results import Plan, ToolResult, denied
+from tools.returns import OPEN_RETURN_STATUSES
+from tools.ticket_records import LOST_REFUND_AWAITING
+from tools.values import OrderId, iso, money
+
+NOTHING_OWED_RULE = "refunds.owed_only"
+
+
+def refunds_owed(ctx: ToolContext, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the store owes on this order, item by item, capped so that all refunds together never
+    exceed the order total."""
+    rows = ctx.store.all("SELECT amount_cents, return_id FROM refunds WHERE order_id = ?", (order["id"],))
+    refunded = sum(r["amount_cents"] for r in rows)
+    paid_returns = {r["return_id"] for r in rows if r["return_id"]}
+    owed = []
+    returns = ctx.store.all(
+        f"SELECT id, refund_cents FROM returns WHERE order_id = ? AND status IN ({','.join('?' * len(OPEN_RETURN_STATUSES))}) "
+        "ORDER BY created_at, id", (order["id"], *OPEN_RETURN_STATUSES))
+    for r in returns:
+        if r["id"] not in paid_returns and r["refund_cents"]:
+            owed.append({"kind": "return", "id": r["id"], "amount_cents": r["refund_cents"]})
+    claims = ctx.store.all("SELECT id FROM tickets WHERE order_id = ? AND kind = 'lost_package' AND status = ?",
+                           (order["id"], LOST_REFUND_AWAITING))
+    for c in claims:
+        owed.append({"kind": "lost_package", "id": c["id"], "amount_cents": order["total_cents"]})
+    room = max(order["total_cents"] - refunded, 0)
+    for item in owed:
+        item["amount_cents"] = min(item["amount_cents"], room)
+        room -= item["amount_cents"]
+    return [item for item in owed if item["amount_cents"] > 0]
+
+
+class IssueRefundArgs(BaseModel):
+    order_id: OrderId = Field(description="The order id, e.g. W1002.")
+    to_store_credit: bool = Field(default=False, description="True if the customer prefers store credit (a gift card, immediately) over the original payment method.")
+
+
+@write_tool()
+def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
+    """Refund what the store owes on one of the verified customer's orders (an open return, or a lost-package claim with a refund) to the original payment method or, if the customer prefers, to store credit. The amount is computed; the customer must confirm."""
+    order = customer_order(ctx, args.order_id)
+    if order is None:
+        return order_not_found(args.order_id)
+    owed = refunds_owed(ctx, order)
+    total = sum(item["amount_cents"] for item in owed)
+    if total <= 0:
+        return denied(NOTHING_OWED_RULE, f"Nothing is owed on order {order['id']}: a refund is paid for a "
+                      f"return or a lost-package claim, and none is waiting for a refund.",
+                      facts={"order_id": order["id"], "status": order["status"]},
+                      alternatives=["check refund eligibility and start a return",
+                                    "ask about an existing refund's timing"])
+    threshold = ctx.policy.refunds.approval_threshold_cents
+    if total > threshold:
+        return denied("refunds.approval_threshold",
+                      f"A refund of {money(total)} is above {money(threshold)} and needs a human's approval.",
+                      facts={"order_id": order["id"], "refund_amount": money(total),
+                             "approval_threshold": money(threshold)},
+                      alternatives=["escalate to a human for approval"])
+    pm = payment_method(ctx, order["payment_method_id"])
+    timing = refund_timing(ctx, pm, store_credit=args.to_store_credit)
+    what = " and ".join(f"return {i['id']}" if i["kind"] == "return" else "the lost-package claim" for i in owed)
+    summary = (f"Refund {money(total)} for {what} on order {order['id']} to {timing['refund_to']} "
+               f"{timing['timing']}.")
+
+    def apply(db) -> dict:
+        now = iso(ctx.now())
+        refund_ids = []
+        for item in owed:
+            if item["kind"] == "return":
+                refund = record_refund(db, ctx, order=order, amount_cents=item["amount_cents"], pm=pm,
+                                       reason=f"return {item['id']}", store_credit=args.to_store_credit,
+                                       return_id=item["id"])
+                db.execute("UPDATE returns SET status = 'refunded' WHERE id = ?", (item["id"],))
+            else:
+                refund = record_refund(db, ctx, order=order, amount_cents=item["amount_cents"], pm=pm,
+                                       reason=f"lost package claim {item['id']}",
+                                       store_credit=args.to_store_credit)
+                db.execute("UPDATE tickets SET status = 'resolved' WHERE id = ?", (item["id"],))
+            refund_ids.append(refund["refund_id"])
+        if any(item["kind"] == "return" for item in owed):
+            left = db.execute("SELECT count(*) FROM order_lines WHERE order_id = ? AND id NOT IN (SELECT "
+                              "rl.order_line_id FROM return_lines rl JOIN returns r ON r.id = rl.return_id "
+                              "WHERE r.order_id = ? AND r.status != 'cancelled')",
+                              (order["id"], order["id"])).fetchone()[0]
+            db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?",
+                       ("returned" if left == 0 else "delivered", now, order["id"]))
+        return {"refund_ids": refund_ids}
+
+    return Plan(summary=summary, apply=apply,
+                done_message=f"{money(total)} is refunded to {timing['refund_to']} {timing['timing']}.",
+                data={"order_id": order["id"], "refund_amount": money(total), "refund_for": what, **timing})

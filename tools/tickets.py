@@ -1,0 +1,134 @@
+"""Support tickets: file_complaint, escalate_to_human, and the support-hours answer both give."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field
+
+from tools.context import ToolContext
+from tools.lookup import customer_order, order_not_found
+from tools.registry import read_tool, write_tool
+from tools.results import Plan, ToolResult, denied, ok
+from tools.ticket_records import open_ticket
+from tools.values import OrderId
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def store_zone(ctx: ToolContext) -> ZoneInfo:
+    try:
+        return ZoneInfo(ctx.policy.store.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def human_availability(ctx: ToolContext) -> dict[str, Any]:
+    """Is a human at work now (`escalation.support_days/open/close`, store time)? If not, when next."""
+    rules = ctx.policy.escalation
+    zone = store_zone(ctx)
+    local = ctx.now().astimezone(zone)
+    opens, closes = time.fromisoformat(rules.support_open), time.fromisoformat(rules.support_close)
+    if WEEKDAYS[local.weekday()] in rules.support_days and opens <= local.time() < closes:
+        return {"humans_online": True, "next_human_at": None,
+                "when": "A human will pick this up shortly."}
+    for ahead in range(0, 8):
+        day = local.date() + timedelta(days=ahead)
+        if WEEKDAYS[day.weekday()] in rules.support_days and (ahead > 0 or local.time() < opens):
+            at = datetime.combine(day, opens, tzinfo=zone)
+            return {"humans_online": False, "next_human_at": at.isoformat(),
+                    "when": f"Our team is offline now; a human will answer on the next business day, "
+                            f"{DAY_NAMES[day.weekday()]} {day.isoformat()} at {rules.support_open} "
+                            f"({zone.key} time)."}
+    return {"humans_online": False, "next_human_at": None, "when": "A human will answer as soon as possible."}
+
+
+def is_urgent(ctx: ToolContext, text: str) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"\b{re.escape(word.lower())}\b", lowered) for word in ctx.policy.escalation.urgent_keywords)
+
+
+ComplaintCategory = Literal["defective", "wrong_item", "billing", "other"]
+
+
+class FileComplaintArgs(BaseModel):
+    category: ComplaintCategory = Field(description="defective item, wrong_item received, billing problem (e.g. a double charge), or other.")
+    summary: str = Field(min_length=1, max_length=1000, description="What happened, in the customer's words.")
+    order_id: OrderId | None = Field(default=None, description="The order concerned, if any, e.g. W1002.")
+
+
+@write_tool()
+def file_complaint(ctx: ToolContext, args: FileComplaintArgs) -> Plan | ToolResult:
+    """Open a complaint ticket for the verified customer (defective item, wrong item, billing problem such as a double charge, or other) and get the remedy the policy offers. The customer must confirm."""
+    remedies = ctx.policy.complaints.categories
+    if args.category not in remedies:
+        return denied("complaints.categories", f"Complaints about '{args.category.replace('_', ' ')}' are handled "
+                      f"by a human agent.", facts={"category": args.category},
+                      alternatives=["escalate to a human"])
+    order = None
+    if args.order_id is not None:
+        order = customer_order(ctx, args.order_id)
+        if order is None:
+            return order_not_found(args.order_id)
+    remedy = remedies[args.category]
+    summary_text = args.summary.strip()
+    priority = "urgent" if is_urgent(ctx, summary_text) else "normal"
+    about = f" about order {order['id']}" if order else ""
+    summary = f"Open a {args.category.replace('_', ' ')} complaint{about}: {summary_text}. Remedy: {remedy}."
+    next_step = ("start_return with condition " + args.category
+                 if order is not None and args.category in ("defective", "wrong_item") else None)
+
+    def apply(db) -> dict:
+        ticket_id = open_ticket(db, ctx, kind="complaint", category=args.category, priority=priority,
+                                summary=summary_text, order_id=order["id"] if order else None, remedy=remedy)
+        return {"ticket_id": ticket_id}
+
+    return Plan(summary=summary, apply=apply,
+                done_message=f"Your complaint is recorded. What we offer: {remedy}.",
+                data={"category": args.category, "remedy": remedy, "priority": priority,
+                      "order_id": order["id"] if order else None,
+                      **({"next_step": next_step} if next_step else {})})
+
+
+EscalationReason = Literal["customer_request", "out_of_scope", "approval_required", "safety_or_legal",
+                           "verification_locked", "other"]
+
+
+class EscalateToHumanArgs(BaseModel):
+    reason: EscalationReason = Field(description="Why a human is needed.")
+    summary: str = Field(min_length=1, max_length=1000, description="What the customer needs, for the human agent, in one or two sentences.")
+    order_id: OrderId | None = Field(default=None, description="The order concerned, if any.")
+
+
+# A read-like tool that writes at once, with no confirmation: handing over to a human is the safe
+# fallback for every refusal, so it must never be blocked behind a confirmation (or behind identity:
+# a customer locked out of verification still gets a human). It changes no order and no money; it
+# only records a ticket.
+@read_tool(requires_identity=False)
+def escalate_to_human(ctx: ToolContext, args: EscalateToHumanArgs) -> ToolResult:
+    """Hand the conversation to a human agent: when the customer asks for one, the request is out of scope, a rule needs human approval, there is a safety or legal issue, or verification is locked. Works before verification. Tells when a human will answer."""
+    summary = args.summary.strip()
+    urgent = args.reason == "safety_or_legal" or is_urgent(ctx, summary)
+    priority = "urgent" if urgent else "high" if args.reason == "approval_required" else "normal"
+    order_id = None
+    if args.order_id is not None:
+        if customer_order(ctx, args.order_id) is not None:
+            order_id = args.order_id
+        else:  # unverified or not theirs: keep it for the human, without confirming that it exists
+            summary = f"{summary} (order mentioned: {args.order_id})"
+    availability = human_availability(ctx)
+    with ctx.store.write() as db:
+        # The same request twice (a model retrying) stays one ticket.
+        existing = db.execute("SELECT id, priority FROM tickets WHERE kind = 'escalation' AND status = 'open' "
+                              "AND customer_id IS ? AND summary = ?", (ctx.customer_id, summary)).fetchone()
+        if existing is not None:
+            ticket_id, priority = existing[0], existing[1]
+        else:
+            ticket_id = open_ticket(db, ctx, kind="escalation", category=args.reason, priority=priority,
+                                    summary=summary, order_id=order_id)
+    return ok(f"A human agent has been asked to help (ticket {ticket_id}). {availability['when']}",
+              ticket_id=ticket_id, priority=priority, **availability)

@@ -1,0 +1,71 @@
+"""Product variants as a customer names them ("size L", "Black / M"), for list_variants and
+modify_order_items."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tools.context import ToolContext
+from tools.values import money
+
+
+def option_values(options: str | None) -> list[str]:
+    """The option values of a variant. `options` is stored as JSON ({"color": "Black", "size": "M"})
+    or as plain text ("Black / M")."""
+    if not options:
+        return []
+    try:
+        parsed = json.loads(options)
+    except (ValueError, TypeError):
+        parsed = None
+    if isinstance(parsed, dict):
+        return [str(v) for v in parsed.values()]
+    if isinstance(parsed, list):
+        return [str(v) for v in parsed]
+    return [p.strip() for p in re.split(r"[/,|]", options) if p.strip()]
+
+
+def variant_label(options: str | None) -> str:
+    return " / ".join(option_values(options)) or "standard"
+
+
+def product_variants(ctx: ToolContext, product_id: str) -> list[dict[str, Any]]:
+    return ctx.store.all("SELECT * FROM variants WHERE product_id = ? ORDER BY id", (product_id,))
+
+
+def variant_view(variant: dict[str, Any]) -> dict[str, Any]:
+    return {"variant_id": variant["id"], "options": variant_label(variant["options"]),
+            "price": money(variant["price_cents"]), "in_stock": variant["stock"] > 0}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+_FILLER = {"size", "colour", "color", "in", "the", "a", "one", "variant"}
+
+
+def match_variant(variants: list[dict[str, Any]], wanted: str,
+                  current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Find the variant the customer means: by id or SKU, by its full label, or by some of its option
+    values ("L"), preferring the one that keeps the current variant's other options (a Black M asked
+    for "L" becomes the Black L). Returns (the match, the candidates when it is ambiguous)."""
+    target = _norm(wanted)
+    for v in variants:
+        if target in (_norm(v["id"]), _norm(v["sku"] or ""), _norm(variant_label(v["options"]))):
+            return v, []
+    words = [w for w in re.split(r"[\s/,|]+", target) if w and w not in _FILLER]
+    if not words:
+        return None, []
+    candidates = [v for v in variants
+                  if all(w in {_norm(x) for x in option_values(v["options"])} for w in words)]
+    if len(candidates) > 1 and current is not None:
+        keep = {_norm(x) for x in option_values(current["options"])}
+        best = max(len(keep & {_norm(x) for x in option_values(v["options"])}) for v in candidates)
+        candidates = [v for v in candidates
+                      if len(keep & {_norm(x) for x in option_values(v["options"])}) == best]
+    if len(candidates) == 1:
+        return candidates[0], []
+    return None, candidates
