@@ -28,10 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        mod = importlib.import_module(f"agent.commands.{module}")
+        try:
+            mod = importlib.import_module(f"agent.commands.{module}")
+        except ImportError as exc:  # an optional part is missing: the other commands still work
+            p.set_defaults(_run=lambda args, exc=exc: _unavailable(args.command, exc))
+            continue
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
+
+
+def _unavailable(command: str, exc: ImportError) -> int:
+    print(f"support-agent {command} is not available: {exc}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,5 @@
 """track_shipment and report_lost_package against the story shop (see conftest.build_story_shop)."""
 
-from tools.registry import action_key
-
-
 def test_track_in_transit_keeps_estimate_and_last_scan_apart(shop, ctx_for, call):
     r = call(ctx_for("C-JANE"), "track_shipment", {"order_id": "#w1003"})
     assert r.status == "ok"

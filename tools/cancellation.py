@@ -32,7 +32,7 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
                       f"cancelled while {' or '.join(rules.allowed_statuses)}.",
                       facts={"order_id": order["id"], "status": order["status"]},
                       alternatives=alternatives)
-    reason = args.reason.strip()
+    reason = args.reason.strip().rstrip(".")
     if rules.reason_required and not reason:
         return denied("cancellation.reason_required", "Please tell me why you want to cancel; the "
                       "reason is required.", facts={"order_id": order["id"]})

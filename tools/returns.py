@@ -170,19 +170,48 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
 class CheckRefundEligibilityArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1002.")
     line_ids: list[int] | None = Field(default=None, description="Item lines to return; leave empty for every item of the order.")
-    condition: Condition = Field(description="The item's condition: unopened, opened (used, not defective), defective, or wrong_item (not what was ordered).")
+    condition: Condition | None = Field(default=None, description="The item's condition if the customer said it: unopened, opened (used, not defective), defective, or wrong_item (not what was ordered). Leave empty to get the refund for each condition.")
+
+
+CONDITIONS: tuple[str, ...] = ("unopened", "opened", "defective", "wrong_item")
+
+
+def _quote_text(quote: ReturnQuote) -> str:
+    return (f"{money(quote.refund_cents)} ({quote.breakdown()}"
+            f"{', prepaid return label' if quote.prepaid_label else ''})")
 
 
 @read_tool()
 def check_refund_eligibility(ctx: ToolContext, args: CheckRefundEligibilityArgs) -> ToolResult:
-    """Check whether items of one of the verified customer's delivered orders can be returned, and compute the exact refund (restocking fee, shipping, label). Changes nothing; use start_return to act."""
-    quote = assess_return(ctx, args.order_id, args.line_ids, args.condition)
-    if isinstance(quote, ToolResult):
-        return quote
-    message = (f"Eligible: returning {', '.join(quote.data()['items'])} from order {quote.order['id']} "
-               f"({args.condition.replace('_', ' ')}) refunds {money(quote.refund_cents)} ({quote.breakdown()})"
-               f"{', with a prepaid return label' if quote.prepaid_label else ''}. " + " ".join(quote.notes))
-    return ok(message.strip(), eligible=True, **quote.data())
+    """Check whether items of one of the verified customer's delivered orders can be returned, and compute the exact refund (restocking fee, shipping, label), for the condition given or for each condition. Changes nothing; use start_return to act."""
+    if args.condition is not None:
+        quote = assess_return(ctx, args.order_id, args.line_ids, args.condition)
+        if isinstance(quote, ToolResult):
+            return quote
+        message = (f"Eligible: returning {', '.join(quote.data()['items'])} from order {quote.order['id']} "
+                   f"({args.condition.replace('_', ' ')}) refunds {_quote_text(quote)}. " + " ".join(quote.notes))
+        return ok(message.strip(), eligible=True, **quote.data())
+    # No condition yet: the refund depends on it, so answer for each one the customer might give.
+    outcomes = {c: assess_return(ctx, args.order_id, args.line_ids, c) for c in CONDITIONS}
+    quotes = {c: q for c, q in outcomes.items() if isinstance(q, ReturnQuote)}
+    if not quotes:
+        return outcomes[CONDITIONS[0]]  # the same denial for every condition (window, delivery, ...)
+    first = next(iter(quotes.values()))
+    by_condition = {c: {"refund_amount": money(q.refund_cents), "restocking_fee": money(q.fee_cents),
+                        "prepaid_label": q.prepaid_label, "needs_human_approval": q.needs_approval}
+                    for c, q in quotes.items()}
+    not_allowed = {c: outcomes[c].message for c in CONDITIONS if c not in quotes}
+    parts = [f"{c.replace('_', ' ')}: {_quote_text(q)}" for c, q in quotes.items()]
+    message = (f"Order {first.order['id']} can be returned until {first.deadline}. Refund by the item's condition "
+               f"- " + "; ".join(parts) + ". "
+               + "".join(m + " " for m in dict.fromkeys(not_allowed.values()))
+               + " ".join(first.notes) + " Ask the customer for the item's condition.")
+    data = {k: v for k, v in first.data().items()
+            if k not in ("condition", "restocking_fee", "refund_amount", "prepaid_label", "needs_human_approval",
+                         "tax_refunded", "shipping_refunded")}
+    options = list(dict.fromkeys(a for c in not_allowed for a in outcomes[c].alternatives))
+    return ok(" ".join(message.split()), eligible=True, refund_by_condition=by_condition,
+              only_if=list(quotes) if not_allowed else None, other_options=options or None, **data)
 
 
 class StartReturnArgs(BaseModel):

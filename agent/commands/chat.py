@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         repl = Repl(agent, show_tools=args.show_tools)
         if args.customer:
             repl.session.bind_customer(args.customer)
+        if hasattr(model, "load"):
+            model.load()  # assemble/verify the weights (progress bar) and load them, in the foreground
         if hasattr(model, "warm"):
             if repl.interactive:
                 warm_in_background(agent)

@@ -77,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
         _remove_db_files(path)  # an old -wal next to the new file would be replayed into it
         os.replace(tmp, path)
     except (OSError, sqlite3.Error, SupportAgentError, ValueError) as exc:
-        _remove_db_files(tmp)
+        _remove_db_files(tmp, quiet=True)
         err.print(f"[red]error:[/] could not create the demo store at {escape(str(path))}: {escape(str(exc))}")
         return 1
     except KeyboardInterrupt:
-        _remove_db_files(tmp)
+        _remove_db_files(tmp, quiet=True)
         raise
 
     _summary(out, path, counts, meta, time.perf_counter() - started)
@@ -112,12 +112,15 @@ class _progress:
         self.bar.update(self.tasks[stage], completed=done, total=total)
 
 
-def _remove_db_files(path: Path) -> None:
+def _remove_db_files(path: Path, *, quiet: bool = False) -> None:
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
         try:
             p.unlink()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             pass
+        except OSError:
+            if not quiet:
+                raise
 
 
 def _summary(out: Console, path: Path, counts: dict[str, int], meta: dict[str, str], seconds: float) -> None:

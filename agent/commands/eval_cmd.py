@@ -1,0 +1,119 @@
+"""`support-agent eval [PATHS...]`: run evaluation scenarios and report.
+
+Exit codes:
+  0  replay mode: every trial passed with no policy violation.
+     live mode (a real model): the run completed, whatever the results (a model's score is a
+     measurement, not a build break) -- unless --strict, which applies the replay rule.
+  1  replay mode (or --strict): a trial failed or the policy audit found a violation.
+  2  nothing ran: bad arguments, a scenario file that does not validate, a model that cannot load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("\n", 2)[2]
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="scenario files or folders (default: the packaged suite, evals/scenarios/)")
+    parser.add_argument("--model", default="replay",
+                        help="replay (default: the scenarios' recorded agent steps, no LLM), local (embedded 1.5B), "
+                             "local-small, openai:NAME, openai-schema:NAME")
+    parser.add_argument("--user-model", default=None, metavar="SPEC",
+                        help="a model that plays the customer of scenarios with `customer.simulated` "
+                             "(needs a live --model); other scenarios keep their scripted turns")
+    parser.add_argument("--trials", type=int, default=1, metavar="K", help="trials per scenario (pass^1..pass^K)")
+    parser.add_argument("--tag", action="append", default=[], metavar="T",
+                        help="only scenarios with this tag (repeatable: any of them)")
+    parser.add_argument("--scenario", "-k", action="append", default=[], metavar="ID",
+                        help="only scenarios whose id matches this glob (repeatable)")
+    parser.add_argument("--simulated-only", action="store_true",
+                        help="only scenarios that have a simulated customer")
+    parser.add_argument("--policy", type=Path, default=None, help="a policy document (default: the shipped one)")
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write every trial's results as JSON")
+    parser.add_argument("--html", type=Path, default=None, metavar="OUT", help="write the HTML report")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on any failure in live mode too")
+    parser.add_argument("--keep-stores", type=Path, default=None, metavar="DIR",
+                        help="keep every trial's store database in DIR (to inspect a failure)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no per-scenario table, only tags and totals")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.models import ModelError
+    from evals.report import print_summary, write_html, write_json
+    from evals.runner import run_suite
+    from evals.scenario import ScenarioError, load_scenarios
+    from tools.errors import SupportAgentError
+
+    err = Console(stderr=True)
+    out = Console()
+    if args.trials < 1:
+        err.print("[red]error:[/] --trials must be at least 1")
+        return EXIT_USAGE
+    replay = args.model == "replay"
+    if replay and args.user_model:
+        err.print("[red]error:[/] --user-model needs a live --model (replayed agent steps only fit the recorded "
+                  "customer turns)")
+        return EXIT_USAGE
+    try:
+        scenarios = load_scenarios(args.paths or None, tags=args.tag or None, ids=args.scenario or None)
+    except ScenarioError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    if args.simulated_only:
+        scenarios = [s for s in scenarios if s.customer.simulated is not None]
+    if not scenarios:
+        err.print("[red]error:[/] no scenario matches")
+        return EXIT_USAGE
+
+    total = len(scenarios) * args.trials
+    progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=err, transient=True)
+    failed = 0
+
+    with progress:
+        task = progress.add_task("starting", total=total)
+
+        def on_start(scenario, trial):
+            progress.update(task, description=f"{scenario.id} #{trial}" + (f"  [red]{failed} failed[/]" if failed else ""))
+
+        def on_done(result):
+            nonlocal failed
+            failed += not result.passed
+            if not result.passed:
+                first = (result.failures + result.violations)[0]
+                progress.console.print(f"[red]✗[/] {result.scenario} #{result.trial}: {first.check}", highlight=False)
+            progress.advance(task)
+
+        try:
+            result = run_suite(scenarios, model=args.model, user_model=args.user_model, trials=args.trials,
+                               policy=args.policy, workdir=args.keep_stores, keep_stores=args.keep_stores is not None,
+                               on_start=on_start, on_done=on_done)
+        except (ModelError, SupportAgentError, ValueError) as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            return EXIT_USAGE
+
+    print_summary(result, out, per_scenario=not args.quiet)
+    if args.json:
+        err.print(f"JSON results: {write_json(result, args.json)}")
+    if args.html:
+        err.print(f"HTML report: {write_html(result, args.html)}")
+    clean = result.all_passed and result.violations == 0
+    if replay or args.strict:
+        return EXIT_OK if clean else EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from agent.cli import main
+
+    sys.exit(main(["eval", *sys.argv[1:]]))

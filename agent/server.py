@@ -1,0 +1,322 @@
+"""The HTTP API and the chat widget: a FastAPI app that embeds one SupportAgent.
+
+    app = create_app(SupportAgent("support_agent.db", model="local"),
+                     allowed_origins=["https://shop.example.com"])
+    uvicorn.run(app)            # or: support-agent serve
+
+Endpoints (JSON unless noted; errors are always `{"error": {"code", "message"}}` with a proper status):
+
+    POST /api/sessions                                      -> 201 {session_id, token}
+    POST /api/sessions/{id}/messages   {"text": "..."}      -> SSE: the turn's events
+    POST /api/sessions/{id}/actions/{action_id}/confirm     -> SSE: the resolution's events
+    POST /api/sessions/{id}/actions/{action_id}/decline     -> SSE: the resolution's events
+    GET  /api/sessions/{id}/transcript                      -> {session_id, messages, pending_action, busy}
+    GET  /health                                            -> {status, model, model_state, store}
+    GET  /  /widget.js  /widget.css                         -> the demo shop page and the widget
+
+Every /api/sessions/{id}/... call carries `Authorization: Bearer <token>` (the token returned at
+creation, for that session only). SSE events are named after the runtime's event types
+(`text_delta`, `text_reset`, `tool_call`, `tool_result`, `confirmation_requested`,
+`action_resolved`, `turn_done`, `error`) with the event's data as JSON.
+
+The turn runs in a worker thread (the runtime's `astream`), so a slow model never blocks the event
+loop; the server allows one turn at a time per session (409 otherwise) and keeps that claim until
+the turn has really finished, even if the client went away mid-stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent.events import Event
+from agent.server_limits import BodySizeLimit, RateLimit
+from agent.session import Session
+from agent.support_agent import SupportAgent
+
+log = logging.getLogger("agent.server")
+
+WEB_DIR = Path(__file__).parent / "web"
+_SESSION_ID = re.compile(r"^s_[A-Za-z0-9_-]{8,64}$")
+_ACTION_ID = re.compile(r"^act_[A-Za-z0-9_-]{4,64}$")
+TURN_FAILED = ("Sorry, something went wrong on our side while answering. Nothing you already did is "
+               "lost; please try again in a moment.")
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
+                 415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+class MessageIn(BaseModel):
+    text: str
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    token: str
+
+
+def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_message_chars: int = 2000,
+               rate_limit: str | None = "20/minute", session_rate_limit: str | None = "30/minute",
+               max_body_bytes: int = 32 * 1024, turn_threads: int = 64, sse_ping_seconds: float = 15,
+               web_dir: Path | None = None) -> FastAPI:
+    """The app for one agent (one store, one loaded model, shared by all sessions).
+
+    allowed_origins: origins (e.g. "https://shop.example.com") whose pages may call the API (CORS);
+        the server's own pages (the demo at /) need none. "*" allows any.
+    max_message_chars: a longer customer message is refused with 413.
+    rate_limit: turns (messages, confirms, declines) per session, `limits` notation ("20/minute",
+        "5/5seconds;20/minute"); None disables it. 429 with Retry-After when exceeded.
+    session_rate_limit: session creations per client address; None disables it.
+    max_body_bytes: request bodies larger than this are refused with 413.
+    turn_threads: worker threads for turns (the loop's default executor; a turn holds one while
+        the model works, so this bounds the turns in flight with a remote model).
+    """
+    web = web_dir or WEB_DIR
+    turns = RateLimit(rate_limit) if rate_limit else None
+    creations = RateLimit(session_rate_limit) if session_rate_limit else None
+    running: set[str] = set()  # sessions with a turn in flight (this process)
+    pumps: set[asyncio.Task] = set()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        executor = ThreadPoolExecutor(max_workers=turn_threads, thread_name_prefix="turn")
+        asyncio.get_running_loop().set_default_executor(executor)
+        try:
+            yield
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="Support agent", version="0.1.0", lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.agent = agent
+    app.state.model_state = "ready"  # `serve` sets "warming" / "ready" / "failed" while it warms
+    app.state.running = running
+    app.state.rate_limits = [r for r in (turns, creations) if r]
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(  # outermost: errors from the limits above carry CORS headers too
+        CORSMiddleware, allow_origins=list(allowed_origins), allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
+
+    # ---- errors: one JSON shape for everything ---------------------------------------------------
+
+    def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+        if exc.status_code == 413:
+            message = f"The request body is larger than {max_body_bytes} bytes."
+        elif exc.status_code == 404:
+            message = "There is nothing at this address."
+        return error_response(exc.status_code, _STATUS_CODES.get(exc.status_code, "http_error"), message,
+                              getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        problems = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        return error_response(422, "invalid_request", "The request is not valid: " + "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    def bearer(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing_token", "Send the session token as 'Authorization: Bearer <token>'.",
+                           {"WWW-Authenticate": "Bearer"})
+        return token.strip()
+
+    async def open_session(request: Request, session_id: str) -> Session:
+        token = bearer(request)
+        if not _SESSION_ID.match(session_id):
+            raise ApiError(404, "unknown_session", "There is no such session.")
+        try:
+            return await run_in_threadpool(agent.resume, session_id, token)
+        except KeyError:
+            raise ApiError(404, "unknown_session", "There is no such session.") from None
+        except PermissionError:
+            raise ApiError(403, "bad_token", "The token does not belong to this session.") from None
+
+    def check_rate(limit: RateLimit | None, key: str, what: str) -> None:
+        if limit is None:
+            return
+        wait = limit.hit(key)
+        if wait is not None:
+            seconds = int(wait + 0.999)
+            raise ApiError(429, "rate_limited", f"Too many {what}; try again in {seconds} s.",
+                           {"Retry-After": str(seconds)})
+
+    def claim(session_id: str) -> None:
+        if session_id in running:
+            raise ApiError(409, "turn_in_progress",
+                           "The previous message in this conversation is still being answered.")
+        running.add(session_id)
+
+    def stream(session_id: str, events: AsyncIterator[Event]) -> EventSourceResponse:
+        """Relay a turn's events as SSE. A separate task drains the turn so the session stays
+        claimed until the turn is over, whether or not the client is still listening."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+        async def pump() -> None:
+            held: Event | None = None  # an `error` not followed by anything = the turn crashed
+            try:
+                async for event in events:
+                    if held is not None:
+                        queue.put_nowait(held)
+                        held = None
+                    if event.type == "error":
+                        held = event
+                    else:
+                        queue.put_nowait(event)
+            except Exception as exc:  # the runtime already turns its failures into events
+                log.exception("turn stream failed in %s", session_id)
+                held = Event(type="error", data={"message": str(exc)})
+            finally:
+                running.discard(session_id)
+                if held is not None:
+                    log.error("turn failed in %s: %s", session_id, held.data.get("message"))
+                    queue.put_nowait(Event(type="error", data={"message": TURN_FAILED, "code": "turn_failed"}))
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(pump())
+        pumps.add(task)
+        task.add_done_callback(pumps.discard)
+
+        async def relay() -> AsyncIterator[dict[str, str]]:
+            while (event := await queue.get()) is not None:
+                yield {"event": event.type, "data": json.dumps(event.data, ensure_ascii=False, default=str)}
+
+        return EventSourceResponse(relay(), ping=sse_ping_seconds, sep="\n",
+                                   headers={"Cache-Control": "no-store"})
+
+    async def resolve(request: Request, session_id: str, action_id: str, confirm: bool) -> EventSourceResponse:
+        session = await open_session(request, session_id)
+        check_rate(turns, session_id, "requests in this conversation")
+        claim(session_id)
+        try:
+            session = await run_in_threadpool(agent.resume, session_id)  # fresh state, now that we hold it
+            row = None
+            if _ACTION_ID.match(action_id):
+                row = await run_in_threadpool(
+                    agent.store.one, "SELECT status FROM pending_actions WHERE id = ? AND conversation_id = ?",
+                    (action_id, session_id))
+            if row is None:
+                raise ApiError(404, "unknown_action", "There is no such action in this conversation.")
+            if row["status"] != "pending":
+                raise ApiError(409, "action_not_pending",
+                               f"That action is no longer waiting for an answer (it was {row['status']}).")
+            return stream(session_id, session.astream_resolve(action_id, confirm))
+        except BaseException:
+            running.discard(session_id)
+            raise
+
+    # ---- API -------------------------------------------------------------------------------------
+
+    @app.post("/api/sessions", status_code=201, response_model=SessionOut)
+    async def create_session(request: Request):
+        client = request.client.host if request.client else "unknown"
+        check_rate(creations, client, "new conversations from this address")
+        session = await run_in_threadpool(agent.session)
+        return {"session_id": session.id, "token": session.token}
+
+    @app.post("/api/sessions/{session_id}/messages")
+    async def post_message(session_id: str, body: MessageIn, request: Request):
+        await open_session(request, session_id)
+        if not body.text.strip():
+            raise ApiError(422, "empty_message", "The message is empty.")
+        if len(body.text) > max_message_chars:
+            raise ApiError(413, "message_too_long",
+                           f"The message is longer than {max_message_chars} characters.")
+        check_rate(turns, session_id, "messages in this conversation")
+        claim(session_id)
+        try:
+            session = await run_in_threadpool(agent.resume, session_id)  # fresh state, now that we hold it
+        except BaseException:
+            running.discard(session_id)
+            raise
+        return stream(session_id, session.astream(body.text))
+
+    @app.post("/api/sessions/{session_id}/actions/{action_id}/confirm")
+    async def confirm_action(session_id: str, action_id: str, request: Request):
+        return await resolve(request, session_id, action_id, True)
+
+    @app.post("/api/sessions/{session_id}/actions/{action_id}/decline")
+    async def decline_action(session_id: str, action_id: str, request: Request):
+        return await resolve(request, session_id, action_id, False)
+
+    @app.get("/api/sessions/{session_id}/transcript")
+    async def transcript(session_id: str, request: Request):
+        session = await open_session(request, session_id)
+
+        def read() -> dict[str, Any]:
+            pending = session.pending_action
+            return {"session_id": session.id, "messages": session.transcript(),
+                    "pending_action": pending.model_dump() if pending else None}
+
+        return {**await run_in_threadpool(read), "busy": session_id in running}
+
+    @app.get("/health")
+    async def health():
+        body: dict[str, Any] = {"status": "ok", "model": agent.describe()["model"],
+                                "model_state": app.state.model_state}
+        try:
+            await run_in_threadpool(agent.store.one, "SELECT 1 AS ok FROM conversations LIMIT 1")
+            body["store"] = "ok"
+        except Exception as exc:
+            log.error("health: store check failed: %s", exc)
+            body.update(status="degraded", store="unavailable")
+            return JSONResponse(body, status_code=503)
+        return body
+
+    # ---- the widget and the demo page ----------------------------------------------------------------
+
+    def web_file(name: str, media_type: str) -> FileResponse:
+        return FileResponse(web / name, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page():
+        return web_file("demo.html", "text/html; charset=utf-8")
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_js():
+        return web_file("widget.js", "text/javascript; charset=utf-8")
+
+    @app.get("/widget.css", include_in_schema=False)
+    async def widget_css():
+        return web_file("widget.css", "text/css; charset=utf-8")
+
+    return app

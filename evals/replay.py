@@ -1,0 +1,61 @@
+"""Replay: the scenario's recorded agent steps played by the scripted model, one customer turn at a
+time, so the whole pipeline runs with no LLM and a divergence is reported at the turn it happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.models.base import ModelReply, TextCallback, ToolCall, ToolSpec
+from agent.models.scripted import ScriptedModel, ScriptExhausted
+from evals.scenario import ReplayStep
+
+
+def scripted_step(step: ReplayStep, turn: int, index: int) -> Any:
+    """A ReplayStep in ScriptedModel's step format."""
+    if step.reply is not None:
+        return step.reply
+    return [ToolCall(id=f"call_t{turn}_{index}_{n}", name=c.tool, arguments=c.args)
+            for n, c in enumerate(step.calls or [], 1)]
+
+
+class ReplayModel:
+    """A ChatModel that serves the current turn's replay steps through a ScriptedModel.
+
+    `begin_turn(turn, steps)` before the customer's message, `end_turn()` after it; `problems` collects
+    (turn, message) for every divergence: the runtime asked for more steps than the turn has, fewer,
+    or a reply where the replay has tool calls."""
+
+    name = "replay"
+
+    def __init__(self) -> None:
+        self.turn = 0
+        self.script = ScriptedModel(name="replay")
+        self.problems: list[tuple[int, str]] = []
+
+    def begin_turn(self, turn: int, steps: list[ReplayStep]) -> None:
+        self.turn = turn
+        self.script = ScriptedModel([scripted_step(s, turn, i) for i, s in enumerate(steps, 1)], name="replay")
+
+    def end_turn(self) -> None:
+        if self.script.remaining:
+            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for "
+                                  f"{self.script.position} model step(s), the replay has {len(self.script.steps)} "
+                                  f"({self.script.remaining} unused)"))
+
+    def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], *, allowed: list[str] | None = None,
+                 reply_only: bool = False, max_actions: int = 3, on_text: TextCallback | None = None) -> ModelReply:
+        position = self.script.position
+        if position < len(self.script.steps):
+            step = self.script.steps[position]
+            if reply_only and isinstance(step, list):
+                self.problems.append((self.turn, f"replay diverged at turn {self.turn}, step {position + 1}: the "
+                                      f"runtime asked for a reply only, the replay has tool calls "
+                                      f"({', '.join(c.name for c in step)})"))
+        try:
+            return self.script.complete(messages, tools, allowed=allowed, reply_only=reply_only,
+                                        max_actions=max_actions, on_text=on_text)
+        except ScriptExhausted:
+            kind = "a reply" if reply_only else "a step"
+            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for {kind} "
+                                  f"(step {position + 1}) but the replay has only {len(self.script.steps)}"))
+            raise

@@ -1,0 +1,128 @@
+"""What a run looks like to a person: the rich summary tables, the JSON file and the HTML report
+(one self-contained file: inline CSS and SVG, no scripts or fonts fetched from anywhere)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from evals.metrics import Summary
+from evals.runner import RunResult
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+# ---- console -------------------------------------------------------------------------------------
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _summary_table(title: str, rows: list[Summary], ks: list[int], first: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(first, no_wrap=True)
+    table.add_column("passes", justify="right")
+    for k in ks:
+        table.add_column(f"pass^{k}", justify="right")
+    table.add_column("violations", justify="right")
+    table.add_column("turns", justify="right")
+    table.add_column("model s/turn", justify="right")
+    for s in rows:
+        style = "green" if s.passes == s.trials else "red" if s.passes == 0 else "yellow"
+        table.add_row(
+            escape(s.name), f"[{style}]{s.passes}/{s.trials}[/]", *[_pct(s.pass_hat.get(k, 0.0)) for k in ks],
+            f"[red]{s.violations}[/]" if s.violations else "0", f"{s.mean_turns:g}", f"{s.model_seconds_per_turn:.2f}")
+    return table
+
+
+def print_summary(result: RunResult, console: Console, *, per_scenario: bool = True) -> None:
+    ks = sorted(result.overall.pass_hat)
+    if per_scenario:
+        console.print(_summary_table("Scenarios", result.scenarios, ks, "scenario"))
+    console.print(_summary_table("Tags", result.tags, ks, "tag"))
+    failed = [t for t in result.results if not t.passed]
+    if failed:
+        console.print(f"[bold]Failed trials[/] ({len(failed)}):")
+        for t in failed:
+            first = (t.failures + t.violations)[0]
+            where = f"turn {first.turn}" if first.turn else "conversation"
+            more = len(t.failures) + len(t.violations) - 1
+            console.print(f"  [red]✗[/] {t.scenario} #{t.trial} — [bold]{escape(first.check)}[/] ({where}): "
+                          f"{escape(first.message)}" + (f" [dim](+{more} more)[/]" if more else ""), highlight=False)
+    o = result.overall
+    hats = "  ".join(f"pass^{k} {_pct(v)}" for k, v in sorted(o.pass_hat.items()))
+    colour = "green" if o.passes == o.trials else "red"
+    console.print(f"[bold]{result.model}[/]: [{colour}]{o.passes}/{o.trials} trials passed[/] over {o.scenarios} "
+                  f"scenarios  {hats}  policy violations [{'red' if o.violations else 'green'}]{o.violations}[/]  "
+                  f"mean turns {o.mean_turns:g}  model {o.model_seconds_per_turn:.2f} s/turn  ({result.seconds:.0f} s)")
+
+
+# ---- JSON ------------------------------------------------------------------------------------------
+
+
+def write_json(result: RunResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return path
+
+
+# ---- HTML ------------------------------------------------------------------------------------------
+
+
+def bar_chart(rows: list[Summary], *, width: int = 560) -> str:
+    """A horizontal bar per row: pass rate (pass^1) with the passes/trials count; inline SVG."""
+    bar_h, gap, label_w, value_w = 18, 6, 190, 90
+    height = len(rows) * (bar_h + gap) + gap
+    track = width - label_w - value_w
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'class="chart" viewBox="0 0 {width} {height}">']
+    for i, s in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        rate = s.pass_rate
+        colour = "#2f9e44" if rate == 1 else "#e8590c" if rate >= 0.5 else "#e03131"
+        name = html.escape(s.name)
+        parts.append(f'<text x="{label_w - 8}" y="{y + bar_h - 5}" text-anchor="end" class="lbl">{name}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" rx="3" fill="#eceef1"/>')
+        if rate > 0:
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{max(track * rate, 2):.1f}" height="{bar_h}" rx="3" '
+                         f'fill="{colour}"><title>{name}: {s.passes}/{s.trials}</title></rect>')
+        parts.append(f'<text x="{label_w + track + 8}" y="{y + bar_h - 5}" class="val">{rate * 100:.0f}% '
+                     f'({s.passes}/{s.trials})</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def tag_groups(result: RunResult) -> list[tuple[str, str]]:
+    """(title, svg) per tag family: kinds, other tags, tools, rules."""
+    groups = {"By kind": [], "Other tags": [], "By tool": [], "By rule": []}
+    for s in result.tags:
+        prefix = s.name.split(":", 1)[0] if ":" in s.name else ""
+        key = {"kind": "By kind", "tool": "By tool", "rule": "By rule"}.get(prefix, "Other tags")
+        groups[key].append(s)
+    return [(title, bar_chart(rows)) for title, rows in groups.items() if rows]
+
+
+def render_html(result: RunResult) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from markupsafe import Markup
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    failed = [t for t in result.results if not t.passed]
+    charts = [(title, Markup(svg)) for title, svg in tag_groups(result)]
+    return env.get_template("report.html.j2").render(
+        r=result, o=result.overall, ks=sorted(result.overall.pass_hat), failed=failed, charts=charts,
+        css=(TEMPLATES / "report.css").read_text(encoding="utf-8"))
+
+
+def write_html(result: RunResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(result), encoding="utf-8")
+    return path

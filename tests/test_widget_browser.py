@@ -1,0 +1,189 @@
+"""The widget in a real browser: Debian's headless Chromium driven by Playwright, against uvicorn on
+127.0.0.1 with the scripted model. Open the demo page, open the widget, verify, track an order (the
+activity label shows while the tool runs), ask for a cancellation, click Confirm, and check the
+database. Screenshots go to a temp dir (and to $SCREENSHOT_DIR when set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_harness import VERIFY_JANE, make_agent
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+
+TRACK_REPLY = ("Your order W1003 is on its way with UPS. It left the Sacramento, CA sort facility and "
+               "should arrive by 2026-11-25.")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """uvicorn in a thread, serving the app on a free port; yields (base_url, agent, model)."""
+    import uvicorn
+
+    from agent.server import create_app
+
+    agent, model = make_agent(tmp_path)
+    port = _free_port()
+    config = uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not srv.started:
+        if time.time() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", agent, model
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    yield folder
+    target = os.environ.get("SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for png in folder.glob("*.png"):
+            shutil.copy(png, Path(target) / png.name)
+
+
+def _slow(text: str, seconds: float):
+    def step(messages, allowed, reply_only):
+        time.sleep(seconds)  # long enough to see (and assert) the activity label
+        return text
+    return step
+
+
+def test_chat_verify_track_cancel_and_confirm_in_chromium(server, browser, shots):
+    from playwright.sync_api import expect
+
+    base, agent, model = server
+    model.add(VERIFY_JANE, "Thanks Jane, you're verified. How can I help?",
+              {"tool": "track_shipment", "arguments": {"order_id": "W1003"}}, _slow(TRACK_REPLY, 1.5),
+              {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "ordered by mistake"}})
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(base + "/")
+    expect(page.get_by_role("heading", name="Gear for the long way round.")).to_be_visible()
+    launcher = page.get_by_role("button", name="Open chat: Northwind support")
+    expect(launcher).to_be_visible()
+    page.screenshot(animations="disabled", path=shots / "01-shop-page.png")
+
+    # open with the keyboard: focus lands in the message box
+    launcher.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Northwind support")
+    expect(dialog).to_be_visible()
+    box = page.get_by_role("textbox", name="Your message")
+    expect(box).to_be_focused()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("email address and zip code")
+    page.screenshot(animations="disabled", path=shots / "02-panel-open.png")
+
+    # Esc closes and gives focus back to the launcher; open again
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(box).to_be_focused()
+
+    box.fill("Hi, I'm jane.doe@example.com, zip 94107.")
+    box.press("Enter")
+    expect(log).to_contain_text("Thanks Jane, you're verified. How can I help?")
+    expect(box).to_have_value("")
+
+    box.fill("Where is my order W1003?")
+    box.press("Enter")
+    activity = page.locator(".sa-activity")
+    expect(activity).to_have_text("Tracking order W1003...", timeout=5000)
+    page.screenshot(animations="disabled", path=shots / "03-activity-label.png")
+    expect(log).to_contain_text(TRACK_REPLY)
+    expect(activity).to_be_hidden()
+    page.screenshot(animations="disabled", path=shots / "04-streamed-answer.png")
+
+    box.fill("Please cancel W1001, I ordered it by mistake")
+    box.press("Enter")
+    card = page.get_by_role("group", name="Please confirm this change")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("W1001")
+    confirm = card.get_by_role("button", name="Confirm")
+    expect(card.get_by_role("button", name="Cancel")).to_be_visible()
+    assert agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"] == "pending"
+    page.screenshot(animations="disabled", path=shots / "05-confirmation-card.png")
+
+    confirm.click()
+    expect(card).to_contain_text("Done.")
+    expect(card.get_by_role("button", name="Confirm")).to_be_hidden()
+    assert agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"] == "cancelled"
+    expect(log).to_contain_text("W1001")
+    page.screenshot(animations="disabled", path=shots / "06-confirmed.png")
+
+    # a reload resumes the conversation from the server
+    page.reload()
+    page.get_by_role("button", name="Open chat: Northwind support").click()
+    expect(page.get_by_role("log")).to_contain_text(TRACK_REPLY)
+    expect(page.get_by_role("log")).to_contain_text("You confirmed the change.")
+    page.screenshot(animations="disabled", path=shots / "07-after-reload.png")
+    assert not errors, errors
+
+
+def test_widget_fits_a_phone_and_shows_errors_calmly(server, browser, shots):
+    from playwright.sync_api import expect
+
+    base, agent, model = server
+    model.add("Hello! How can I help?")
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(base + "/")
+    page.screenshot(animations="disabled", path=shots / "08-phone-shop.png")
+    page.get_by_role("button", name="Open chat: Northwind support").click()
+    dialog = page.get_by_role("dialog", name="Northwind support")
+    expect(dialog).to_be_visible()
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["width"] <= 360 and box["x"] + box["width"] <= 360
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page scrolls sideways ({width}px)"
+    page.get_by_role("textbox", name="Your message").fill("hello there")
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_role("log")).to_contain_text("Hello! How can I help?")
+
+    # the script is exhausted: the model fails, the widget says so calmly and stays usable
+    page.get_by_role("textbox", name="Your message").fill("and then")
+    page.get_by_role("textbox", name="Your message").press("Enter")
+    expect(page.locator(".sa-msg-notice")).to_contain_text("technical problem")
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()
+    page.screenshot(animations="disabled", path=shots / "09-phone-chat.png")
+    context.close()
