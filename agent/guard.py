@@ -9,6 +9,7 @@ from datetime import date
 _ORDER = re.compile(r"#?\b[Ww]-?(\d{3,})\b")
 _AMOUNT = re.compile(r"(?:\$|USD\s?)\s?(\d{1,3}(?:,\d{3})*|\d+)(?:\.(\d{2}))?")
 _PLAIN_AMOUNT = re.compile(r"\b(\d{1,3}(?:,\d{3})*|\d+)\.(\d{2})\b")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s)>\]]+", re.I)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})")
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december"]
@@ -83,6 +84,9 @@ def check_reply(reply: str, evidence: str, performed: set[str], *, today: date |
         known_dates.add((today.month, today.day))
     for md in sorted(dates(reply) - known_dates):
         problems.append(f"the date {_date_name(md)} comes from no tool result")
+    for url in _URL.findall(reply):
+        if url.rstrip(".,;:!?").lower() not in evidence.lower():
+            problems.append(f"the link {url.rstrip('.,;:!?')} comes from no tool result")
     for match in _CLAIM.finditer(reply):
         word = match.group(1).lower()
         tools = next((t for k, t in _CLAIMS.items() if k in word), ())

@@ -40,7 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -59,6 +59,11 @@ TURN_FAILED = ("Sorry, something went wrong on our side while answering. Nothing
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
                  415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited"}
+
+
+def _sse(event: Event) -> bytes:
+    return ServerSentEvent(data=json.dumps(event.data, ensure_ascii=False, default=str), event=event.type,
+                           sep="\n").encode()
 
 
 class ApiError(Exception):
@@ -161,6 +166,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
         return token.strip()
 
     async def open_session(request: Request, session_id: str) -> Session:
+        """The session, if the bearer token is its own (else 401/403/404)."""
         token = bearer(request)
         if not _SESSION_ID.match(session_id):
             raise ApiError(404, "unknown_session", "There is no such session.")
@@ -170,6 +176,22 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
             raise ApiError(404, "unknown_session", "There is no such session.") from None
         except PermissionError:
             raise ApiError(403, "bad_token", "The token does not belong to this session.") from None
+
+    async def start_turn(request: Request, session_id: str, what: str, prepare=None) -> Session:
+        """Claim the session for one turn (409 if a turn is running), then load it (authenticated, and
+        with its state as of now, after any previous turn), check the rate limit and `prepare`.
+        The claim is released here on any refusal, else when the turn's stream ends."""
+        bearer(request)
+        claim(session_id)
+        try:
+            session = await open_session(request, session_id)
+            check_rate(turns, session_id, what)
+            if prepare is not None:
+                await prepare(session)
+            return session
+        except BaseException:
+            running.discard(session_id)
+            raise
 
     def check_rate(limit: RateLimit | None, key: str, what: str) -> None:
         if limit is None:
@@ -216,19 +238,23 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
         pumps.add(task)
         task.add_done_callback(pumps.discard)
 
-        async def relay() -> AsyncIterator[dict[str, str]]:
-            while (event := await queue.get()) is not None:
-                yield {"event": event.type, "data": json.dumps(event.data, ensure_ascii=False, default=str)}
+        async def relay() -> AsyncIterator[bytes]:
+            # What has arrived since the last send goes out as one chunk (fewer writes, same latency).
+            finished = False
+            while not finished:
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                finished = batch[-1] is None
+                chunk = b"".join(_sse(event) for event in batch if event is not None)
+                if chunk:
+                    yield chunk
 
         return EventSourceResponse(relay(), ping=sse_ping_seconds, sep="\n",
                                    headers={"Cache-Control": "no-store"})
 
     async def resolve(request: Request, session_id: str, action_id: str, confirm: bool) -> EventSourceResponse:
-        session = await open_session(request, session_id)
-        check_rate(turns, session_id, "requests in this conversation")
-        claim(session_id)
-        try:
-            session = await run_in_threadpool(agent.resume, session_id)  # fresh state, now that we hold it
+        async def must_be_pending(session: Session) -> None:
             row = None
             if _ACTION_ID.match(action_id):
                 row = await run_in_threadpool(
@@ -239,10 +265,9 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
             if row["status"] != "pending":
                 raise ApiError(409, "action_not_pending",
                                f"That action is no longer waiting for an answer (it was {row['status']}).")
-            return stream(session_id, session.astream_resolve(action_id, confirm))
-        except BaseException:
-            running.discard(session_id)
-            raise
+
+        session = await start_turn(request, session_id, "requests in this conversation", must_be_pending)
+        return stream(session_id, session.astream_resolve(action_id, confirm))
 
     # ---- API -------------------------------------------------------------------------------------
 
@@ -255,19 +280,12 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
 
     @app.post("/api/sessions/{session_id}/messages")
     async def post_message(session_id: str, body: MessageIn, request: Request):
-        await open_session(request, session_id)
         if not body.text.strip():
             raise ApiError(422, "empty_message", "The message is empty.")
         if len(body.text) > max_message_chars:
             raise ApiError(413, "message_too_long",
                            f"The message is longer than {max_message_chars} characters.")
-        check_rate(turns, session_id, "messages in this conversation")
-        claim(session_id)
-        try:
-            session = await run_in_threadpool(agent.resume, session_id)  # fresh state, now that we hold it
-        except BaseException:
-            running.discard(session_id)
-            raise
+        session = await start_turn(request, session_id, "messages in this conversation")
         return stream(session_id, session.astream(body.text))
 
     @app.post("/api/sessions/{session_id}/actions/{action_id}/confirm")

@@ -202,7 +202,8 @@ class Session:
             if calls:
                 outcome = self._run_calls(calls, tool_messages, failures, emit)
                 if outcome.get("question"):
-                    return self._say(outcome["question"], emit)
+                    done = [m for m in tool_messages if m]  # e.g. "Verified: Jane Doe." just before
+                    return self._say(" ".join(done + [outcome["question"]]), emit)
                 if outcome.get("stop"):
                     return self._say(replies.REPEATED_FAILURE, emit)
                 if outcome.get("pending"):

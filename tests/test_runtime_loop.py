@@ -193,3 +193,12 @@ def test_many_sessions_share_one_agent_across_threads(tmp_path):
         t.join()
     assert not errors
     assert agent.store.one("SELECT count(*) AS n FROM conversations")["n"] == 10 * 2
+
+
+def test_guard_rejects_an_invented_link(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "track_shipment", "arguments": {"order_id": "W1003"}},
+              "Track it at https://track.example.com/W1003.", "It is in transit with UPS.")
+    reply = session.send("where is W1003?")
+    assert reply.text == "It is in transit with UPS."

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     out = Console()
+    if not out.is_terminal:  # CI logs: wide enough for the tables
+        out = Console(width=150)
     if args.trials < 1:
         err.print("[red]error:[/] --trials must be at least 1")
         return EXIT_USAGE

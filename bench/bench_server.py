@@ -1,0 +1,366 @@
+"""Load benchmark of the web server: N concurrent sessions against uvicorn on 127.0.0.1, each a full short
+conversation through the HTTP + SSE API, with the scripted model. Re-runnable; prints a summary and
+(--json) writes the figures.
+
+    .venv/bin/python bench/bench_server.py [--sessions 200] [--phases paced,burst] [--think 8] [--json out.json]
+
+Each session is one demo-store customer with a cancellable order: create the session, verify (email +
+zip), ask about another of their orders (get_order), ask to cancel the cancellable one (a pending
+action), confirm it through the API. All sessions start at once. Two phases, each on a fresh store and server:
+`paced`: before each turn a customer pauses a random 0..--think seconds (typing; default 8 s, so 200
+sessions offer ~50 turns/s); `burst`: no pauses, every session sends its next turn the moment the
+last one ends (200 turns in flight at all times: a capacity test, where a turn's time is mostly
+queueing behind the other 199).
+
+The server runs in its own process (`--serve`, started by this script) so the client's work is not
+counted against it. Its model is a ScriptedModel whose single step is a stateless function of the
+messages (so 200 sessions don't share a script position), wrapped to time every model call per turn.
+Server overhead of a turn = the turn's time at the client (request sent -> last SSE event read) minus
+the time the server spent inside the model for that turn (~0 here). Errors: any non-2xx answer, any
+`error` event, a turn without its expected outcome, and a final database state that does not match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# ---- the server side (a separate process) ----------------------------------------------------------
+
+_EMAIL_ZIP = re.compile(r"I'm (\S+@\S+?), zip (\d{5})")
+_ORDER = re.compile(r"\b(W\d+)\b")
+
+
+def scripted_step(messages, allowed, reply_only):
+    """The whole 'model': decide from the conversation alone (no script position)."""
+    last = messages[-1]
+    if last["role"] == "tool" or reply_only:
+        result = json.loads(last["content"]) if last["role"] == "tool" else {}
+        return result.get("message") or "How can I help?"  # relay the tool's own words (the guard agrees)
+    text = last["content"]
+    if m := _EMAIL_ZIP.search(text):
+        return {"tool": "verify_customer", "arguments": {"email": m.group(1), "zip_code": m.group(2)}}
+    if "cancel" in text.lower() and (m := _ORDER.search(text)):
+        return {"tool": "cancel_order", "arguments": {"order_id": m.group(1), "reason": "ordered by mistake"}}
+    if m := _ORDER.search(text):
+        return {"tool": "get_order", "arguments": {"order_id": m.group(1)}}
+    return "How can I help?"
+
+
+def serve(db: str, port: int) -> None:
+    import uvicorn
+
+    from agent.models.scripted import ScriptedModel
+    from agent.server import create_app
+    from agent.support_agent import SupportAgent
+
+    class TimedModel(ScriptedModel):
+        """The scripted model with one stateless step, played for every request (no script position,
+        no recorded request copies), timed per turn: keyed by the turn's customer message."""
+
+        def __init__(self):
+            super().__init__([scripted_step])
+            self.lock = threading.Lock()
+            self.by_turn: dict[str, float] = defaultdict(float)
+
+        def complete(self, messages, tools, *, allowed=None, reply_only=False, max_actions=3, on_text=None):
+            started = time.perf_counter()
+            reply = self._to_reply(scripted_step(messages, allowed, reply_only))
+            if on_text is not None and reply.text:
+                for delta in re.findall(r"\S+\s*|\s+", reply.text):  # word deltas, as ScriptedModel streams
+                    on_text(delta)
+            elapsed = time.perf_counter() - started
+            key = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+            with self.lock:
+                self.by_turn[key] += elapsed
+            return reply
+
+    model = TimedModel()
+    agent = SupportAgent(db, model=model)
+    app = create_app(agent, rate_limit=None, session_rate_limit=None)
+
+    @app.get("/bench/model-times")
+    def model_times():
+        with model.lock:
+            return dict(model.by_turn)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=2048)
+
+
+# ---- the client side -----------------------------------------------------------------------------------
+
+def pick_customers(db: Path, n: int) -> list[dict]:
+    """n customers, each with a cancellable order (the tool's dry run agrees) and another order."""
+    from tools.context import ToolContext
+    from tools.policy import load_policy
+    from tools.registry import run_tool
+    from tools.store import Store
+
+    store, policy = Store(db), load_policy()
+    picked = []
+    for c in store.all("SELECT id, email, zip FROM customers ORDER BY id"):
+        orders = store.all("SELECT id, status FROM orders WHERE customer_id = ? ORDER BY placed_at DESC", (c["id"],))
+        ctx = ToolContext(store, policy, customer_id=c["id"])
+        cancel = next((o["id"] for o in orders if o["status"] in policy.cancellation.allowed_statuses and
+                       run_tool(ctx, "cancel_order", {"order_id": o["id"], "reason": "ordered by mistake"})
+                       .status == "needs_confirmation"), None)
+        other = next((o["id"] for o in orders if o["id"] != cancel), None)
+        if cancel and other:
+            picked.append({"email": c["email"], "zip": c["zip"], "cancel": cancel, "ask": other})
+        if len(picked) == n:
+            break
+    store.close()
+    if len(picked) < n:
+        raise SystemExit(f"only {len(picked)} customers fit; raise --customers")
+    return picked
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.split("\n\n"):
+        kind, data = None, None
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                kind = line[6:].strip()
+            elif line.startswith("data:"):
+                data = json.loads(line[5:].strip())
+        if kind and data is not None:
+            events.append((kind, data))
+    return events
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams, one per simulated customer: enough for
+    this API (JSON with Content-Length, SSE with chunked encoding) and light enough that the client
+    process does not become what is measured (httpx spends ~15 ms of CPU per streamed request
+    with 200 open connections)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: dict | None = None,
+                      headers: dict | None = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(payload)}"]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split()[1])
+        length, chunked, close = None, False, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and value == "close":
+                close = True
+        if chunked:
+            parts = []
+            while (size := int((await self.reader.readline()).split(b";")[0], 16)):
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            await self.reader.readline()
+            data = b"".join(parts)
+        elif length is not None:
+            data = await self.reader.readexactly(length)
+        else:
+            data, close = await self.reader.read(), True
+        if close:
+            await self.close()
+        return status, data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+async def conversation(host: str, port: int, who: dict, think: float, turns: list, errors: list) -> None:
+    conn = Connection(host, port)
+
+    async def pause():
+        if think:
+            await asyncio.sleep(random.uniform(0, think))
+
+    async def turn(kind: str, path: str, headers: dict, body: dict, key: str) -> list[tuple[str, dict]]:
+        await pause()
+        started = time.perf_counter()
+        status, raw = await conn.request("POST", path, body, {**headers, "Accept": "text/event-stream"})
+        elapsed = time.perf_counter() - started
+        text = raw.decode()
+        if status != 200:
+            raise RuntimeError(f"{kind}: HTTP {status} {text[:200]}")
+        events = parse_sse(text)
+        turns.append({"kind": kind, "seconds": elapsed, "key": key})
+        if any(k == "error" for k, _ in events):
+            raise RuntimeError(f"{kind}: error event {events}")
+        if not events or events[-1][0] != "turn_done":
+            raise RuntimeError(f"{kind}: no turn_done in {events}")
+        return events
+
+    try:
+        await pause()
+        status, raw = await conn.request("POST", "/api/sessions", {})
+        if status != 201:
+            raise RuntimeError(f"create: HTTP {status}")
+        created = json.loads(raw)
+        sid, h = created["session_id"], {"Authorization": f"Bearer {created['token']}"}
+        path = f"/api/sessions/{sid}/messages"
+        hello = f"Hi, I'm {who['email']}, zip {who['zip']}."
+        events = await turn("verify", path, h, {"text": hello}, hello)
+        if not any(k == "tool_result" and d["status"] == "ok" for k, d in events):
+            raise RuntimeError(f"verify failed: {events}")
+        ask = f"What's the status of order {who['ask']}?"
+        await turn("ask", path, h, {"text": ask}, ask)
+        cancel = f"Please cancel {who['cancel']}, I ordered it by mistake."
+        events = await turn("cancel", path, h, {"text": cancel}, cancel)
+        action = next((d["action_id"] for k, d in events if k == "confirmation_requested"), None)
+        if action is None:
+            raise RuntimeError(f"no confirmation requested: {events}")
+        events = await turn("confirm", f"/api/sessions/{sid}/actions/{action}/confirm", h, {}, "(confirmed)")
+        if not any(k == "action_resolved" and d["status"] == "executed" for k, d in events):
+            raise RuntimeError(f"not executed: {events}")
+    except Exception as exc:  # counted, and the run goes on
+        errors.append(f"{who['email']}: {type(exc).__name__}: {exc}"[:400])
+    finally:
+        await conn.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(q / 100 * len(values) + 0.5) - 1))]
+
+
+async def run_load(port: int, clients: list[dict], think: float) -> tuple[list, list, float]:
+    turns: list[dict] = []
+    errors: list[str] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(conversation("127.0.0.1", port, who, think, turns, errors) for who in clients))
+    return turns, errors, time.perf_counter() - started
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def run_phase(name: str, sessions: int, customers: int, think: float) -> dict:
+    """A fresh demo store and a fresh server process; `sessions` conversations at once."""
+    import socket
+
+    import httpx
+
+    from fixtures import build_demo_store
+    from tools.store import Store
+
+    db = Path(tempfile.mkdtemp(prefix="bench_server_")) / "store.db"
+    build_demo_store(db, customers=customers).close()
+    clients = pick_customers(db, sessions)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(db), str(port)],
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.1)
+        server_cpu0, client_cpu0 = _cpu_seconds(server.pid), time.process_time()
+        turns, errors, wall = asyncio.run(run_load(port, clients, think))
+        server_cpu, client_cpu = _cpu_seconds(server.pid) - server_cpu0, time.process_time() - client_cpu0
+        model_times = httpx.get(base + "/bench/model-times", timeout=10).json()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    store = Store(db)
+    cancelled = sum(store.one("SELECT status FROM orders WHERE id = ?", (c["cancel"],))["status"] == "cancelled"
+                    for c in clients)
+    executes = store.one("SELECT count(*) AS n FROM audit_log WHERE phase = 'execute'")["n"]
+    store.close()
+    if cancelled != sessions - len(errors) or executes != cancelled:
+        errors.append(f"database: {cancelled} orders cancelled, {executes} executions, "
+                      f"{sessions - len(errors)} conversations completed")
+
+    latency = [t["seconds"] for t in turns]
+    model = [model_times.get(t["key"], 0.0) if t["kind"] != "confirm" else 0.0 for t in turns]
+    overhead = [lat - m for lat, m in zip(latency, model)]
+    ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    return {
+        "phase": name, "sessions": sessions, "think_seconds": think, "turns": len(turns), "errors": len(errors),
+        "error_samples": errors[:5], "wall_seconds": round(wall, 2), "turns_per_second": round(len(turns) / wall, 1),
+        "overhead_ms": {"p50": ms(pct(overhead, 50)), "p99": ms(pct(overhead, 99)),
+                        "max": ms(max(overhead, default=0))},
+        "turn_ms": {"p50": ms(pct(latency, 50)), "p99": ms(pct(latency, 99))},
+        "model_ms_per_turn": {"p50": ms(pct(model, 50)), "max": ms(max(model, default=0))},
+        "p99_ms_by_turn": {k: ms(pct([t["seconds"] for t in turns if t["kind"] == k], 99))
+                           for k in ("verify", "ask", "cancel", "confirm") if any(t["kind"] == k for t in turns)},
+        "cpu_ms_per_turn": {"server": ms(server_cpu / max(1, len(turns))),
+                            "client": ms(client_cpu / max(1, len(turns)))},
+        "orders_cancelled": cancelled,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--customers", type=int, default=400, help="demo store size (must hold --sessions)")
+    parser.add_argument("--think", type=float, default=8.0,
+                        help="paced phase: each turn waits a random 0..THINK s first (a customer typing)")
+    parser.add_argument("--phases", default="paced,burst",
+                        help="paced (customers pause before each turn) and/or burst (no pauses: every "
+                             "session fires its next turn as soon as the last one ends)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return 0
+    reports = []
+    for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
+        think = {"paced": args.think, "burst": 0.0}.get(phase)
+        if think is None:
+            parser.error(f"unknown phase {phase!r}")
+        reports.append(run_phase(phase, args.sessions, args.customers, think))
+        print(json.dumps(reports[-1], indent=2), flush=True)
+    result = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "phases": reports}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 1 if any(r["errors"] for r in reports) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
