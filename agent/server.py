@@ -19,9 +19,18 @@ creation, for that session only). SSE events are named after the runtime's event
 (`text_delta`, `text_reset`, `tool_call`, `tool_result`, `confirmation_requested`,
 `action_resolved`, `turn_done`, `error`) with the event's data as JSON.
 
+Errors (code, status): missing_token 401, bad_token 403, unknown_session 404, unknown_action 404,
+empty_message 422, invalid_request 422 (malformed body), message_too_long 413, body_too_large 413,
+turn_in_progress 409, action_not_pending 409, rate_limited 429 (with Retry-After), store_busy 503 (the
+database stayed locked; with Retry-After), internal_error 500.
+A failure inside a turn is not an HTTP error: the stream carries an `error` event (a crash of the
+runtime becomes {"code": "turn_failed"} with a calm message; the details go to the log only).
+
 The turn runs in a worker thread (the runtime's `astream`), so a slow model never blocks the event
 loop; the server allows one turn at a time per session (409 otherwise) and keeps that claim until
-the turn has really finished, even if the client went away mid-stream.
+the turn has really finished, even if the client went away mid-stream. That claim and the rate
+limits live in this process: run one worker process per store (or move them to the database / a
+shared limiter storage before adding workers).
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,6 +58,7 @@ from agent.events import Event
 from agent.server_limits import BodySizeLimit, RateLimit
 from agent.session import Session
 from agent.support_agent import SupportAgent
+from tools.errors import StoreError
 
 log = logging.getLogger("agent.server")
 
@@ -149,6 +160,12 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         return error_response(422, "invalid_request", "The request is not valid: " + "; ".join(problems))
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError):
+        log.error("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "store_busy", "We're busy right now; please try again in a moment.",
+                              {"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):

@@ -35,7 +35,12 @@ if TYPE_CHECKING:
 
 Emit = Callable[[Event], None]
 MAX_ACTIONS = 3
-HISTORY_CHARS = 6000  # model-facing history budget (a 4k-token local context holds prompt + this)
+HISTORY_CHARS = 6000
+MAX_LIST_ITEMS = 5
+_HELP_TOPIC = re.compile(
+    r"\b(pay|payment|payments|paypal|credit card|password|account|sign ?up|log ?in|browser|app|promo|"
+    r"coupon|discount|privacy|personal data|contact|phone|hours|open|shipping (cost|costs|time|times|fee)|"
+    r"international|gift ?card|polic(y|ies)|warranty|size guide)\b", re.I)  # model-facing history budget (a 4k-token local context holds prompt + this)
 _QUESTION = re.compile(
     r"\?\s*$|^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|may)\b", re.I)
 
@@ -199,6 +204,12 @@ class Session:
             if model_reply is None:
                 return self._say(replies.MODEL_FAILURE, emit, error=True)
             calls = model_reply.tool_calls[:MAX_ACTIONS] if not reply_only else []
+            if calls and not searched and not tool_messages and _misrouted_question(user_text, calls):
+                # A help question the model answered with lookups of orders the customer did not
+                # mention: route it to the help center instead.
+                searched = True
+                self._route_to_help(user_text, tool_messages, emit)
+                return self._final_reply(tool_messages, emit)
             if calls:
                 outcome = self._run_calls(calls, tool_messages, failures, emit)
                 if outcome.get("question"):
@@ -574,8 +585,8 @@ class Session:
             call = {"id": call_id, "type": "function",
                     "function": {"name": result.tool, "arguments": "{}"}}
             self._add_message("assistant", None, tool_calls=[call])
-        self._add_message("tool", json.dumps(result.compact(), ensure_ascii=False, default=str),
-                          tool_call_id=call_id)
+        self._add_message("tool", json.dumps(_for_model(result.compact()), ensure_ascii=False, default=str,
+                                             separators=(",", ":")), tool_call_id=call_id)
 
     def _audit(self, tool: str, args: Any, *, phase: str, result: ToolResult | None = None,
                status: str | None = None, message: str | None = None, action_id: str | None = None,
@@ -588,6 +599,26 @@ class Session:
                  status or (result.status if result else None), result.rule if result else None,
                  redact(message or (result.message if result else None)), self.customer_id, action_id,
                  confirmed_by))
+
+
+def _misrouted_question(user_text: str, calls: list[ToolCall]) -> bool:
+    """A help-center question (payment methods, passwords, the app, policies...) with no order id,
+    which the model answered by reading some order instead of searching."""
+    if not (_QUESTION.search(user_text) and _HELP_TOPIC.search(user_text)) or order_ids(user_text):
+        return False
+    return all(c.name in ("get_order", "track_shipment", "check_refund_eligibility", "list_orders")
+               for c in calls)
+
+
+def _for_model(value: Any, depth: int = 0) -> Any:
+    """A tool result as the model sees it: no empty fields, long lists cut (fewer prompt tokens to
+    prefill on a CPU, and less for a small model to get lost in)."""
+    if isinstance(value, dict):
+        out = {k: _for_model(v, depth + 1) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_for_model(v, depth + 1) for v in value[:MAX_LIST_ITEMS]]
+    return value
 
 
 def _was_streamed(reply: ModelReply) -> bool:

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,7 +154,9 @@ class Connection:
 
     async def request(self, method: str, path: str, body: dict | None = None,
                       headers: dict | None = None) -> tuple[int, bytes]:
-        if self.writer is None:
+        reused = self.writer is not None and not self.reader.at_eof()
+        if not reused:
+            await self.close()
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         payload = json.dumps(body).encode() if body is not None else b""
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(payload)}"]
@@ -164,7 +165,11 @@ class Connection:
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
         await self.writer.drain()
-        status = int((await self.reader.readline()).split()[1])
+        status_line = await self.reader.readline()
+        if not status_line and reused:  # the server closed the idle keep-alive connection: once more
+            await self.close()
+            return await self.request(method, path, body, headers)
+        status = int(status_line.split()[1])
         length, chunked, close = None, False, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode().partition(":")
@@ -318,7 +323,7 @@ def run_phase(name: str, sessions: int, customers: int, think: float) -> dict:
     latency = [t["seconds"] for t in turns]
     model = [model_times.get(t["key"], 0.0) if t["kind"] != "confirm" else 0.0 for t in turns]
     overhead = [lat - m for lat, m in zip(latency, model)]
-    ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    ms = lambda v: round(v * 1000, 1)
     return {
         "phase": name, "sessions": sessions, "think_seconds": think, "turns": len(turns), "errors": len(errors),
         "error_samples": errors[:5], "wall_seconds": round(wall, 2), "turns_per_second": round(len(turns) / wall, 1),

@@ -75,9 +75,9 @@ def write_json(result: RunResult, path: str | Path) -> Path:
 # ---- HTML ------------------------------------------------------------------------------------------
 
 
-def bar_chart(rows: list[Summary], *, width: int = 560) -> str:
+def bar_chart(rows: list[Summary], *, width: int = 560, strip: str = "") -> str:
     """A horizontal bar per row: pass rate (pass^1) with the passes/trials count; inline SVG."""
-    bar_h, gap, label_w, value_w = 18, 6, 190, 90
+    bar_h, gap, label_w, value_w = 18, 6, 250, 84
     height = len(rows) * (bar_h + gap) + gap
     track = width - label_w - value_w
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
@@ -86,7 +86,7 @@ def bar_chart(rows: list[Summary], *, width: int = 560) -> str:
         y = gap + i * (bar_h + gap)
         rate = s.pass_rate
         colour = "#2f9e44" if rate == 1 else "#e8590c" if rate >= 0.5 else "#e03131"
-        name = html.escape(s.name)
+        name = html.escape(s.name.removeprefix(strip))
         parts.append(f'<text x="{label_w - 8}" y="{y + bar_h - 5}" text-anchor="end" class="lbl">{name}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" rx="3" fill="#eceef1"/>')
         if rate > 0:
@@ -100,12 +100,12 @@ def bar_chart(rows: list[Summary], *, width: int = 560) -> str:
 
 def tag_groups(result: RunResult) -> list[tuple[str, str]]:
     """(title, svg) per tag family: kinds, other tags, tools, rules."""
-    groups = {"By kind": [], "Other tags": [], "By tool": [], "By rule": []}
+    titles = {"kind": "By kind", "": "Other tags", "tool": "By tool", "rule": "By policy rule"}
+    groups: dict[str, list[Summary]] = {prefix: [] for prefix in titles}
     for s in result.tags:
         prefix = s.name.split(":", 1)[0] if ":" in s.name else ""
-        key = {"kind": "By kind", "tool": "By tool", "rule": "By rule"}.get(prefix, "Other tags")
-        groups[key].append(s)
-    return [(title, bar_chart(rows)) for title, rows in groups.items() if rows]
+        groups[prefix if prefix in titles else ""].append(s)
+    return [(titles[p], bar_chart(rows, strip=f"{p}:" if p else "")) for p, rows in groups.items() if rows]
 
 
 def render_html(result: RunResult) -> str:

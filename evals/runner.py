@@ -25,7 +25,7 @@ from evals import audit as policy_audit
 from evals.checks import check_replies, check_tool_calls
 from evals.metrics import Summary, summarize
 from evals.replay import ReplayModel
-from evals.scenario import _UNSET, Scenario, relative_time
+from evals.scenario import NOT_CHECKED, Scenario, relative_time
 from evals.simulated import SimulatedUser
 from evals.store_state import RowDiff, apply_patches, check_db, diff, snapshot
 from tools.store import Store
@@ -250,7 +250,7 @@ class TrialRunner:
         replies = [t.agent for t in result.turns]
         for check, message, turn in check_replies(scenario.expect.replies, replies):
             result.failures.append(Failure(check=check, message=message, turn=turn))
-        if scenario.expect.verified_as != _UNSET and customer_id != scenario.expect.verified_as:
+        if scenario.expect.verified_as != NOT_CHECKED and customer_id != scenario.expect.verified_as:
             result.failures.append(Failure(check="verified_as", message=f"expected the session to be verified as "
                                            f"{scenario.expect.verified_as}, it is {customer_id}"))
         conv = policy_audit.load_conversation(store, conversation_id)

@@ -307,7 +307,7 @@ class ReplyCheck(_Strict):
         return f"{where} {verb} {what}"
 
 
-_UNSET = "__unset__"
+NOT_CHECKED = "__unset__"
 
 
 class Expect(_Strict):
@@ -315,7 +315,7 @@ class Expect(_Strict):
     tool_calls: list[ToolExpect] = Field(default_factory=list)
     no_tool_calls: list[ToolExpect] = Field(default_factory=list)
     replies: list[ReplyCheck] = Field(default_factory=list)
-    verified_as: str | None = _UNSET  # a customer id, or null for "never verified"; absent: not checked
+    verified_as: str | None = NOT_CHECKED  # a customer id, or null for "never verified"; absent: not checked
 
 
 class Scenario(_Strict):

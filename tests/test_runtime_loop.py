@@ -202,3 +202,21 @@ def test_guard_rejects_an_invented_link(tmp_path):
               "Track it at https://track.example.com/W1003.", "It is in transit with UPS.")
     reply = session.send("where is W1003?")
     assert reply.text == "It is in transit with UPS."
+
+
+def test_help_question_looked_up_as_an_unmentioned_order_is_routed_to_help(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "get_order", "arguments": {"order_id": "W1004"}},
+              "We accept the payment methods in the help center.")
+    reply = session.send("What payment methods do you accept?")
+    assert [r["tool"] for r in tool_events(reply)] == ["search_help_center"]
+
+
+def test_tool_results_reach_the_model_compact(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "track_shipment", "arguments": {"order_id": "W1003"}}, "It is with UPS.")
+    session.send("where is W1003?")
+    tool_msg = [m for m in model.requests[-1].messages if m["role"] == "tool"][-1]["content"]
+    assert "null" not in tool_msg and ": " not in tool_msg.split('"message"')[0]

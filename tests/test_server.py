@@ -9,11 +9,11 @@ import threading
 
 import httpx
 import pytest
+from agent_harness import JANE_HELLO, VERIFY_JANE, make_agent
 from fastapi.testclient import TestClient
 
 from agent.models.base import ModelError
 from agent.server import TURN_FAILED, create_app
-from agent_harness import JANE_HELLO, VERIFY_JANE, make_agent
 
 CANCEL_W1001 = {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "ordered by mistake"}}
 ASK_CANCEL = "Please cancel W1001, I ordered by mistake"
@@ -27,7 +27,7 @@ def parse_sse(text: str) -> list[tuple[str, dict]]:
             if not line or line.startswith(":"):
                 continue
             field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
+            value = value.removeprefix(" ")
             if field == "event":
                 kind = value
             elif field == "data":
@@ -183,7 +183,7 @@ def test_unknown_session_is_404(client):
 
 
 def test_missing_or_malformed_token_is_401(client):
-    sid, h = new_session(client)
+    sid, _ = new_session(client)
     r = client.get(f"/api/sessions/{sid}/transcript")
     assert_error(r, 401, "missing_token")
     assert r.headers["www-authenticate"] == "Bearer"
@@ -437,3 +437,17 @@ def test_serve_rejects_a_bad_rate_limit(tmp_path, monkeypatch):
 
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: pytest.fail("should not start"))
     assert main(["serve", "--db", str(tmp_path / "x.db"), "--model", "scripted", "--rate-limit", "lots"]) == 2
+
+
+def test_a_locked_store_is_a_503_the_client_can_retry(setup, client, monkeypatch):
+    from tools.errors import StoreError
+
+    agent, _ = setup
+
+    def locked():
+        raise StoreError("the store is busy or locked, try again: database is locked")
+
+    monkeypatch.setattr(agent, "session", locked)
+    r = client.post("/api/sessions")
+    assert_error(r, 503, "store_busy")
+    assert r.headers["retry-after"] == "2"

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from agent_harness import VERIFY_JANE, make_agent
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -162,7 +161,7 @@ def test_chat_verify_track_cancel_and_confirm_in_chromium(server, browser, shots
 def test_widget_fits_a_phone_and_shows_errors_calmly(server, browser, shots):
     from playwright.sync_api import expect
 
-    base, agent, model = server
+    base, _, model = server
     model.add("Hello! How can I help?")
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
                                   is_mobile=True, has_touch=True)
@@ -187,3 +186,57 @@ def test_widget_fits_a_phone_and_shows_errors_calmly(server, browser, shots):
     expect(page.get_by_role("button", name="Send message")).to_be_enabled()
     page.screenshot(animations="disabled", path=shots / "09-phone-chat.png")
     context.close()
+
+
+def test_widget_recovers_calmly_from_network_failures(server, browser, shots):
+    """A request that never reaches the server is sent again after a calm notice; a stream cut
+    short is completed from the transcript; the server answers each message exactly once."""
+    from playwright.sync_api import expect
+
+    base, agent, model = server
+    model.add(VERIFY_JANE, "Thanks Jane, you're verified. How can I help?", "Happy to help with that.")
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    calls = {"n": 0}
+
+    def flaky(route):
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first message: the network is down
+            route.abort("internetdisconnected")
+        elif calls["n"] == 3:  # the second message reaches the server, but its stream is cut short
+            response = route.fetch()
+            first_event = response.text().split("\n\n")[0] + "\n\n"
+            route.fulfill(response=response, body=first_event)
+        else:
+            route.continue_()
+
+    transcript_calls = {"n": 0}
+
+    def flaky_transcript(route):
+        transcript_calls["n"] += 1
+        if transcript_calls["n"] == 1:  # still down when the widget first checks what arrived
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/api/sessions/*/messages", flaky)
+    page.route("**/api/sessions/*/transcript", flaky_transcript)
+    page.goto(base + "/")
+    page.get_by_role("button", name="Open chat: Northwind support").click()
+    box = page.get_by_role("textbox", name="Your message")
+    box.fill("Hi, I'm jane.doe@example.com, zip 94107.")
+    box.press("Enter")
+    banner = page.locator(".sa-banner")
+    expect(banner).to_contain_text("Reconnecting", timeout=5000)
+    page.screenshot(animations="disabled", path=shots / "10-reconnecting.png")
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Thanks Jane, you're verified.", timeout=15000)
+    expect(banner).to_be_hidden()
+
+    box.fill("I have a question about sizes, thanks")
+    box.press("Enter")
+    expect(log).to_contain_text("Happy to help with that.", timeout=15000)
+    assert calls["n"] == 3
+    users = agent.store.all("SELECT content FROM messages WHERE role = 'user' ORDER BY id")
+    assert [u["content"] for u in users] == ["Hi, I'm jane.doe@example.com, zip 94107.",
+                                             "I have a question about sizes, thanks"]
+    assert log.get_by_text("Happy to help with that.").count() == 1

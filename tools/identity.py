@@ -57,5 +57,6 @@ def verify_customer(ctx: ToolContext, args: VerifyCustomerArgs) -> ToolResult:
                       facts={"attempts_left": left})
     ctx.customer_id = customer["id"]
     ctx.failed_verifications = 0
-    return ok(f"Verified: {customer['name']}.", customer_id=customer["id"], name=customer["name"],
+    # No internal customer id in the result: a small model copies it into order-id arguments.
+    return ok(f"Verified: {customer['name']}.", name=customer["name"],
               email=customer["email"])

@@ -48,7 +48,8 @@ def get_order(ctx: ToolContext, args: GetOrderArgs) -> ToolResult:
     if order is None:
         return order_not_found(args.order_id)
     view = order_view(ctx, order)
-    return ok(f"Order {order['id']} is {order['status'].replace('_', ' ')}.", **view)
+    return ok(f"Order {order['id']} is {order['status'].replace('_', ' ')} (placed {order['placed_at'][:10]}, "
+              f"total {view['total']}).", **view)
 
 
 class ListOrdersArgs(BaseModel):

@@ -91,7 +91,10 @@ def track_shipment(ctx: ToolContext, args: TrackShipmentArgs) -> ToolResult:
         message = (f"Order {order['id']} is delayed: no tracking update for {move['days_without_movement']:g} "
                    f"days.")
     else:
-        message = f"Order {order['id']} is {status} with {shipment['carrier']}."
+        message = (f"Order {order['id']} is {status} with {shipment['carrier']}, estimated delivery "
+                   f"{shipment['estimated_delivery']}.")
+        if last:
+            message += f" Last scan: {last['description']}, {last['location']} ({last['at'][:10]})."
     return ok(
         message,
         order_id=order["id"],

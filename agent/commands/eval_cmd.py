@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     from agent.models import ModelError
     from evals.report import print_summary, write_html, write_json
-    from evals.runner import run_suite
+    from evals.runner import build_result, run_suite
     from evals.scenario import ScenarioError, load_scenarios
     from tools.errors import SupportAgentError
 
@@ -78,6 +79,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     total = len(scenarios) * args.trials
+    model_name = args.model
+    done: list = []
+    started = time.perf_counter()
+
+    def write_partial() -> None:
+        # A long live run keeps its reports current, so a crash or an interrupt loses nothing.
+        partial = build_result(scenarios, done, model=model_name, user_model=args.user_model, trials=args.trials,
+                               started_at="(in progress)", seconds=time.perf_counter() - started)
+        if args.json:
+            write_json(partial, args.json)
+        if args.html:
+            write_html(partial, args.html)
+
     progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.description}"), console=err, transient=True)
     failed = 0
@@ -91,9 +105,16 @@ def run(args: argparse.Namespace) -> int:
         def on_done(result):
             nonlocal failed
             failed += not result.passed
+            done.append(result)
+            if not replay and (args.json or args.html):
+                write_partial()
             if not result.passed:
                 first = (result.failures + result.violations)[0]
-                progress.console.print(f"[red]✗[/] {result.scenario} #{result.trial}: {first.check}", highlight=False)
+                progress.console.print(f"[red]✗[/] {result.scenario} #{result.trial}: {first.check} "
+                                       f"({result.seconds:.0f} s)", highlight=False)
+            elif not err.is_terminal:  # a log has no live bar: one line per trial
+                progress.console.print(f"[green]✓[/] {result.scenario} #{result.trial} ({result.seconds:.0f} s)",
+                                       highlight=False)
             progress.advance(task)
 
         try:

@@ -57,16 +57,28 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # e.g. a rate limit the `limits` notation cannot parse
         err.print(f"[red]error:[/] {exc}")
         return 2
+    _log_to_stderr(args.log_level)
     warm_in_background(agent, app)
     base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
     err.print(f"[bold]Support agent[/] on {base}/  (model {agent.describe()['model']}, store {db_path})")
-    err.print(f"[dim]Embed on a page: <script src=\"{base}/widget.js\" data-server=\"{base}\" defer></script>[/]")
+    err.print(f"[dim]Embed on a page: <script src=\"{base}/widget.js\" data-server=\"{base}\" defer></script>[/]",
+              soft_wrap=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
                 timeout_graceful_shutdown=5)
     return 0
 
 
-def warm_in_background(agent, app) -> threading.Thread:
+def _log_to_stderr(level: str) -> None:
+    """The server's own messages (model warm-up, failed turns) next to uvicorn's, in its format."""
+    log = logging.getLogger("agent")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(level.upper())
+
+
+def warm_in_background(agent, app) -> threading.Thread | None:
     """Load and prefill the model while the server starts answering; /health shows the state."""
     log = logging.getLogger("agent.server")
     if getattr(agent.model, "warm", None) is None:

@@ -308,7 +308,7 @@ class EmbeddedModel:
         self.small = small
         self.name = "local-small" if small else "local"
         self._model_path = Path(model_path) if model_path else None
-        self.n_ctx = n_ctx or int(os.environ.get("SUPPORT_AGENT_N_CTX", "4096"))
+        self.n_ctx = n_ctx or int(os.environ.get("SUPPORT_AGENT_N_CTX", "8192"))
         self.n_threads = n_threads
         self.max_tokens = max_tokens
         self.timeout = timeout

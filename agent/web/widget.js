@@ -3,7 +3,7 @@
  *
  *   <script src="https://support.example.com/widget.js" data-server="https://support.example.com" defer></script>
  *
- * Optional attributes: data-title ("Customer support"), data-greeting, data-accent (a CSS colour),
+ * Optional attributes: data-title ("Customer support"), data-subtitle, data-greeting, data-accent (a CSS colour),
  * data-open ("true" opens the panel on load). A small API: window.SupportAgentWidget.open() / .close().
  *
  * Talks to the server's JSON + Server-Sent-Events API (see agent/server.py). The session id and
@@ -23,6 +23,7 @@
   var TITLE = attr("title", "Customer support");
   var GREETING = attr("greeting", "Hi! I can help with your orders, deliveries, returns and account. " +
     "To look at an order I'll first need your email address and zip code.");
+  var SUBTITLE = attr("subtitle", "Orders, deliveries and returns");
   var MAX_CHARS = parseInt(attr("max-chars", "2000"), 10) || 2000;
   var STORE_KEY = "support-agent-session:" + SERVER;
   var BACKOFF = [1, 2, 4, 8, 15, 30];
@@ -117,7 +118,7 @@
   }, [
     el("header", { className: "sa-header" }, [
       el("span", { className: "sa-avatar", "aria-hidden": "true" }, [svg(ICON_CHAT, 20)]),
-      el("div", { className: "sa-heading" }, [title, el("p", { className: "sa-subtitle", text: "We usually answer in a few seconds" })]),
+      el("div", { className: "sa-heading" }, [title, el("p", { className: "sa-subtitle", text: SUBTITLE })]),
       closeBtn
     ]),
     banner, log, activity, form, hint
@@ -308,7 +309,10 @@
     return i < 0 ? text : text.slice(0, i).replace(/\s+$/, "");
   }
 
-  function TurnView() { this.bubble = null; this.errorText = null; this.text = ""; this.summary = null; }
+  function TurnView() {
+    this.bubble = null; this.errorText = null; this.text = ""; this.summary = null;
+    this.done = false; this.failed = false;
+  }
   TurnView.prototype.ensureBubble = function () {
     if (!this.bubble) { this.bubble = addMessage("agent", ""); this.bubble.setAttribute("aria-busy", "true"); }
     return this.bubble;
@@ -348,12 +352,17 @@
         settleCard(data.action_id, data.status, RESOLVED[data.status] || "");
         break;
       case "turn_done":
+        this.done = true;
         if (!this.text && data.text) this.handle("text_delta", { text: data.text });
         if (data.pending_action) renderCard(data.pending_action);
         break;
       case "error":
         this.errorText = data.message || "Something went wrong.";
-        if (data.code === "turn_failed") { hideActivity(); addMessage("agent", this.errorText, "sa-msg-notice"); }
+        if (data.code === "turn_failed") {
+          this.failed = true;
+          hideActivity();
+          addMessage("agent", this.errorText, "sa-msg-notice");
+        }
         break;
     }
   };
@@ -365,11 +374,15 @@
     }
   };
 
-  function setBusy(on) {
+  function setBusy(on, label) {
     busy = on;
     sendBtn.disabled = on;
     log.setAttribute("aria-busy", on ? "true" : "false");
-    if (on) showActivity("Thinking…"); else hideActivity();
+    if (on) showActivity(label || "Thinking…"); else hideActivity();
+  }
+  async function resyncBusy() {
+    setBusy(true, "Reconnecting…");
+    try { return await resync(); } finally { setBusy(false); }
   }
 
   async function ensureSession() {
@@ -385,7 +398,7 @@
         hideBanner();
         return out;
       } catch (e) {
-        if (!(e instanceof NetworkError)) throw e;
+        if (!(e instanceof NetworkError) && !(e instanceof ApiError && e.status === 503)) throw e;
         if (attempt >= BACKOFF.length) {
           await new Promise(function (resolve) {
             retryNow = resolve;
@@ -421,8 +434,18 @@
     setBusy(true);
     try {
       await postStream(path, payload, function (type, data) { view.handle(type, data); });
+      if (!view.done && !view.failed) {
+        // The stream ended early (a proxy or the network cut it): the server still finishes the
+        // turn, so show the conversation as it has it.
+        view.finish();
+        await resync();
+      }
       return "ok";
     } catch (e) {
+      if (e instanceof ApiError && e.status === 503) {  // not taken (the server was busy): check, then send again
+        await sleep((e.retryAfter || 2) * 1000);
+        return "lost";
+      }
       if (e instanceof ApiError) return e;
       if (!(e instanceof NetworkError)) throw e;
       if (!e.accepted) return "lost";
@@ -468,7 +491,7 @@
     for (;;) {
       var outcome = await runTurn("/api/sessions/" + session.id + "/messages", { text: text });
       if (outcome === "lost") {
-        var t = await resync();
+        var t = await resyncBusy();
         if ((lastUserMessage(t) || "").trim() === text) break; // it did arrive
         bubble = addMessage("user", text);
         continue;
@@ -495,7 +518,7 @@
     for (;;) {
       var outcome = await runTurn(path, {});
       if (outcome === "lost") {
-        var t = await resync();
+        var t = await resyncBusy();
         if (t.pending_action && t.pending_action.id === id) { card = cards[id]; settleCard(id, "working", card._status.textContent); continue; }
         break;
       }
