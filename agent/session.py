@@ -66,13 +66,7 @@ class Session:
 
     def send(self, text: str, on_event: Emit | None = None) -> Reply:
         """Run one customer turn and return the reply (text, events, pending action)."""
-        events: list[Event] = []
-
-        def emit(event: Event) -> None:
-            events.append(event)
-            if on_event is not None:
-                on_event(event)
-
+        events, emit = _collector(on_event)
         with self._lock:
             text_out = self._turn(text, emit)
             pending = self.pending_action
@@ -375,13 +369,7 @@ class Session:
     # ---- confirmation gate -------------------------------------------------------------------
 
     def _resolve_api(self, action_id: str, confirm: bool, on_event: Emit | None) -> Reply:
-        events: list[Event] = []
-
-        def emit(event: Event) -> None:
-            events.append(event)
-            if on_event is not None:
-                on_event(event)
-
+        events, emit = _collector(on_event)
         with self._lock:
             row = self.agent.store.one("SELECT * FROM pending_actions WHERE id = ? AND conversation_id = ?",
                                        (action_id, self.id))
@@ -599,6 +587,18 @@ class Session:
                  status or (result.status if result else None), result.rule if result else None,
                  redact(message or (result.message if result else None)), self.customer_id, action_id,
                  confirmed_by))
+
+
+def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:
+    """Events of one call, kept for the Reply and passed on to a streaming consumer as they come."""
+    events: list[Event] = []
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event)
+
+    return events, emit
 
 
 def _misrouted_question(user_text: str, calls: list[ToolCall]) -> bool:

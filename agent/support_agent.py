@@ -59,7 +59,7 @@ class SupportAgent:
         self.tools = all_tools()
         self.tool_specs = [ToolSpec(**t.spec()) for t in self.tools]
         self.prefix = stable_prefix(self.policy, self.tool_specs,
-                                    schema_mode=getattr(self.model, "schema_mode", True))
+                                    schema_mode=getattr(self.model, "mode", "schema") == "schema")
         self.stats = ModelStats()
 
     def session(self) -> Session:
