@@ -39,7 +39,8 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
     pm = payment_method(ctx, order["payment_method_id"])
     timing = refund_timing(ctx, pm)
     total = order["total_cents"]
-    summary = (f"Cancel order {order['id']} ({len(order['lines'])} item line(s)) and refund "
+    items = sum(line["quantity"] for line in order["lines"])
+    summary = (f"Cancel order {order['id']} ({items} item{'s' if items != 1 else ''}) and refund "
                f"{money(total)} to {timing['refund_to']} {timing['timing']}. Reason: {reason}.")
 
     def apply(db) -> dict:

@@ -14,6 +14,16 @@ from tools.errors import StoreError
 from tools.migrations import migrate
 
 BUSY_TIMEOUT_MS = 5000
+# One writer at a time per database file within a process: SQLite's own busy-waiting starves some
+# writers under many concurrent sessions ("database is locked"); a fair in-process lock does not.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
 class Store:
@@ -24,6 +34,7 @@ class Store:
         if not create and not self.path.exists():
             raise StoreError(f"no store database at {self.path} (run `support-agent init` first)")
         self._local = threading.local()
+        self._write_lock = _write_lock(self.path)
         try:
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
@@ -58,17 +69,22 @@ class Store:
         both read-then-write (e.g. two cancels of one order) are serialised and the second sees the
         first's result."""
         db = self.db
+        if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise StoreError("the store is busy, try again")
         try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"the store is busy or locked, try again: {exc}") from exc
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"the store is busy or locked, try again: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
+        finally:
+            self._write_lock.release()
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
