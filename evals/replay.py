@@ -59,3 +59,26 @@ class ReplayModel:
             self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for {kind} "
                                   f"(step {position + 1}) but the replay has only {len(self.script.steps)}"))
             raise
+
+
+class RecordingModel:
+    """Wraps a live ChatModel and keeps each step it takes, in the replay format, so a live run's
+    JSON shows what the model did and a good conversation can be turned into a scenario's replay."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.steps: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:  # name, warm, schema_mode, ... of the wrapped model
+        return getattr(self.model, name)
+
+    def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], **kwargs: Any) -> ModelReply:
+        reply = self.model.complete(messages, tools, **kwargs)
+        if reply.tool_calls and not kwargs.get("reply_only"):
+            step: dict[str, Any] = {"calls": [{"tool": c.name, "args": c.arguments} for c in reply.tool_calls]}
+        else:
+            step = {"reply": reply.text or ""}
+        if kwargs.get("reply_only"):
+            step["reply_only"] = True
+        self.steps.append(step)
+        return reply

@@ -24,7 +24,7 @@ from agent.models.base import ChatModel
 from evals import audit as policy_audit
 from evals.checks import check_replies, check_tool_calls
 from evals.metrics import Summary, summarize
-from evals.replay import ReplayModel
+from evals.replay import RecordingModel, ReplayModel
 from evals.scenario import NOT_CHECKED, Scenario, relative_time
 from evals.simulated import SimulatedUser
 from evals.store_state import RowDiff, apply_patches, check_db, diff, snapshot
@@ -59,6 +59,7 @@ class TurnRecord(BaseModel):
     seconds: float = 0.0
     model_seconds: float = 0.0
     model_steps: int = 0
+    steps: list[dict[str, Any]] = Field(default_factory=list)  # live runs: the model's steps (replay format)
 
 
 class TrialResult(BaseModel):
@@ -160,7 +161,8 @@ class TrialRunner:
         apply_patches(store, scenario.store.patches, self.now)
         before = snapshot(store)
         replay = ReplayModel() if self.model is None else None
-        agent = SupportAgent(store, policy=self.policy, model=replay or self.model, clock=lambda: clock_now)
+        recorder = RecordingModel(self.model) if self.model is not None else None
+        agent = SupportAgent(store, policy=self.policy, model=replay or recorder, clock=lambda: clock_now)
         if self.model is not None and not self._warmed and hasattr(self.model, "warm"):
             agent.warm()
             self._warmed = True
@@ -169,14 +171,17 @@ class TrialRunner:
 
         def play(n: int, text: str | None, action: Callable[[], Any] | None, label: str) -> str:
             steps_before, t0 = len(agent.stats.steps), time.perf_counter()
+            recorded_before = len(recorder.steps) if recorder else 0
             reply = action() if action else session.send(text or "")
             steps = agent.stats.steps[steps_before:]
+            recorded = recorder.steps[recorded_before:] if recorder else []
             turn_index[session.turn] = n
             pending = session.pending_action
             result.turns.append(TurnRecord(turn=n, customer=label, agent=reply.text,
                                            pending=pending.summary if pending else None,
                                            seconds=round(time.perf_counter() - t0, 3),
-                                           model_seconds=round(sum(steps), 3), model_steps=len(steps)))
+                                           model_seconds=round(sum(steps), 3), model_steps=len(steps),
+                                           steps=recorded))
             return reply.text
 
         if simulated:

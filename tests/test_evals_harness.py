@@ -493,6 +493,9 @@ def test_simulated_customer_plays_until_the_stop_signal(tmp_path):
     (trial,) = result.results
     assert trial.customer_mode == "simulated" and trial.passed, trial.failures + trial.violations
     assert [t.customer for t in trial.turns] == ["jane.doe@example.com, 94107, cancel W1001 please, mistake.", "yes"]
+    # a live run records the model's steps in the replay format
+    assert [c["tool"] for c in trial.turns[0].steps[0]["calls"]] == ["verify_customer", "cancel_order"]
+    assert trial.turns[0].steps[1] == {"reply": "You're verified.", "reply_only": True}
     first = user_model.requests[0]
     assert first.reply_only and first.tools == []
     assert "Jane Doe, brief." in first.messages[0]["content"] and "###DONE###" in first.messages[0]["content"]
@@ -535,3 +538,26 @@ def test_cli_live_mode_exits_0_unless_strict(tmp_path):
     assert data["model"] == "scripted" and data["overall"]["passes"] == 0
     assert "technical problem" in data["results"][0]["turns"][0]["agent"]
     assert cli(str(good), "--model", "scripted", "--strict") == 1
+
+
+def test_relative_times_and_matchers():
+    from evals.runner import REFERENCE_NOW as now
+    from evals.scenario import relative_time
+    from evals.store_state import value_matches
+
+    assert relative_time("now", now) == "2026-11-23T18:00:00Z"
+    assert relative_time("-3d", now) == "2026-11-20T18:00:00Z"
+    assert relative_time("now+90m", now) == "2026-11-23T19:30:00Z"
+    assert relative_time("-1.5h", now) == "2026-11-23T16:30:00Z"
+    for untouched in ("nowhere", "-", "+1 415-555-0199", "W1001", 5, None):
+        assert relative_time(untouched, now) == untouched
+    assert value_matches("now", "2026-11-23T18:00:00Z", now=now)
+    assert value_matches({"delta": 2}, 49, now=now, before=47) and not value_matches({"delta": 2}, 48, now=now, before=47)
+    assert value_matches({"regex": "^RMA"}, "RMA1234ABCD", now=now) and not value_matches({"regex": "^RMA"}, None, now=now)
+    assert value_matches({"not_null": True}, "x", now=now) and not value_matches({"not_null": True}, None, now=now)
+    assert value_matches({"contains": "Mistake"}, "ordered by mistake", now=now)
+    assert value_matches({"gte": 1, "lte": 3}, 2, now=now) and not value_matches({"lte": 3}, 4, now=now)
+    assert value_matches(True, 1, now=now) and not value_matches(True, 0, now=now)
+    assert value_matches({"zip_code": "94105"}, {"zip_code": "94105", "city": "SF"}, now=now)  # nested subset
+    assert value_matches("w1001", "W1001", now=now, loose_strings=True)
+    assert not value_matches("w1001", "W1001", now=now)

@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only scenarios whose id matches this glob (repeatable)")
     parser.add_argument("--simulated-only", action="store_true",
                         help="only scenarios that have a simulated customer")
+    parser.add_argument("--shuffle", type=int, default=None, metavar="SEED",
+                        help="run the scenarios in a seeded random order (a partial live run is then a fair sample)")
     parser.add_argument("--policy", type=Path, default=None, help="a policy document (default: the shipped one)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write every trial's results as JSON")
     parser.add_argument("--html", type=Path, default=None, metavar="OUT", help="write the HTML report")
@@ -74,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.simulated_only:
         scenarios = [s for s in scenarios if s.customer.simulated is not None]
+    if args.shuffle is not None:
+        import random
+
+        random.Random(args.shuffle).shuffle(scenarios)
     if not scenarios:
         err.print("[red]error:[/] no scenario matches")
         return EXIT_USAGE
