@@ -206,6 +206,11 @@ class Session:
                 return self._final_reply(tool_messages, emit)
             if calls:
                 outcome = self._run_calls(calls, tool_messages, failures, emit)
+                if outcome.get("only_questions") and not searched and _is_help_question(user_text):
+                    # Invented details for a general question: answer it from the help center.
+                    searched = True
+                    self._route_to_help(user_text, tool_messages, emit)
+                    return self._final_reply(tool_messages, emit)
                 if outcome.get("question"):
                     done = [m for m in tool_messages if m]  # e.g. "Verified: Jane Doe." just before
                     return self._say(" ".join(done + [outcome["question"]]), emit)
@@ -285,6 +290,8 @@ class Session:
         later writes wait in the session agenda."""
         self._add_message("assistant", None, tool_calls=[_openai_call(c) for c in calls])
         outcome: dict[str, Any] = {}
+        questions: list[tuple[str, str]] = []
+        succeeded = 0
         pending_made = self.pending_action is not None
         for call in calls:
             args = call.arguments
@@ -299,12 +306,11 @@ class Session:
             if tool is not None and isinstance(args, dict):
                 missing = unsourced_argument(args, self._evidence(include_policy=False))
                 if missing:
-                    question = QUESTIONS[missing]
                     result = ToolResult(status="error", tool=call.name,
                                         message=f"Not called: the customer never gave this {missing}; "
                                                 f"asked them for it.")
                     self._tool_result(call, result, emit, phase="blocked")
-                    outcome["question"] = question
+                    questions.append((call.name, QUESTIONS[missing]))
                     continue
             if tool is not None and tool.is_write and pending_made:
                 self.agenda.append({"tool": call.name, "arguments": args})
@@ -315,6 +321,7 @@ class Session:
                 self._tool_result(call, result, emit, phase="queued")
                 continue
             result = self._execute_or_preview(call.name, args, emit, call_id=call.id)
+            succeeded += result.status in ("ok", "needs_confirmation")
             if result.status == "needs_confirmation":
                 pending_made = True
                 outcome["pending"] = True
@@ -325,6 +332,11 @@ class Session:
                 if failures[key] >= 2:
                     outcome["stop"] = True
             tool_messages.append(result.message)
+        if succeeded:  # an invented login next to real work: do the work, don't ask for credentials
+            questions = [q for q in questions if q[0] != "verify_customer"]
+        if questions:
+            outcome["question"] = questions[0][1]
+            outcome["only_questions"] = not succeeded
         if not outcome and all((get_tool(c.name) and not get_tool(c.name).is_write
                                 and c.name not in ("verify_customer",)) for c in calls):
             outcome["reads_only_done"] = True
@@ -601,10 +613,14 @@ def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:
     return events, emit
 
 
+def _is_help_question(user_text: str) -> bool:
+    """A question about a help-center topic (payment methods, passwords, the app, policies...)."""
+    return bool(_QUESTION.search(user_text) and _HELP_TOPIC.search(user_text)) and not order_ids(user_text)
+
+
 def _misrouted_question(user_text: str, calls: list[ToolCall]) -> bool:
-    """A help-center question (payment methods, passwords, the app, policies...) with no order id,
-    which the model answered by reading some order instead of searching."""
-    if not (_QUESTION.search(user_text) and _HELP_TOPIC.search(user_text)) or order_ids(user_text):
+    """A help question the model answered by reading some order instead of searching."""
+    if not _is_help_question(user_text):
         return False
     return all(c.name in ("get_order", "track_shipment", "check_refund_eligibility", "list_orders")
                for c in calls)

@@ -76,6 +76,7 @@ class TrialResult(BaseModel):
     model_seconds: float = 0.0
     model_steps: int = 0
     traceback: str | None = None
+    notes: list[str] = Field(default_factory=list)  # e.g. the simulated customer got stuck
 
 
 class RunResult(BaseModel):
@@ -185,16 +186,20 @@ class TrialRunner:
             return reply.text
 
         if simulated:
-            user = SimulatedUser(self.user_model, scenario.customer.simulated)
+            spec = scenario.customer.simulated
+            limit = min(spec.max_turns, scenario.max_turns)
+            user = SimulatedUser(self.user_model, spec)
             message = user.next_message()
             n = 0
-            while message is not None and n < scenario.max_turns:
+            while message is not None and n < limit:
                 n += 1
                 reply = play(n, message, None, message)
-                message = user.next_message(reply)
+                message = user.next_message(reply) if n < limit else message
             if message is not None:
                 result.failures.append(Failure(check="turns", message=f"the simulated customer was not done after "
-                                               f"max_turns ({scenario.max_turns}) turns"))
+                                               f"{limit} turns"))
+            if user.stuck:  # the simulator's failure, not the agent's: noted, judged on the outcome so far
+                result.notes.append(f"{user.stuck} after turn {n}; the conversation ended there")
         else:
             for n, turn in enumerate(scenario.customer.turns, 1):
                 if replay is not None:
@@ -310,6 +315,8 @@ def run_suite(scenarios: list[Scenario], *, model: str | ChatModel = "replay", u
         raise ValueError("a simulated customer needs a live agent model: replayed agent steps only fit the "
                          "recorded customer turns")
     agent_model = None if replay else load_model(model)
+    if agent_model is not None and hasattr(agent_model, "load"):
+        agent_model.load()  # fail before the first trial (ModelError) if the weights or runtime are missing
     customer_model = None
     if user_model is not None:
         same = isinstance(user_model, str) and isinstance(model, str) and user_model == model

@@ -170,6 +170,7 @@ class SimulatedCustomer(_Strict):
     knows: dict[str, str] | list[str] = Field(default_factory=dict)
     does_not_know: list[str] = Field(default_factory=list)
     stop: str = "###DONE###"
+    max_turns: int = Field(default=8, ge=1, le=50)  # the conversation ends here if the customer is not done
 
 
 class Customer(_Strict):

@@ -177,7 +177,7 @@ def row_matches(spec: dict[str, Any], row: dict[str, Any], *, now: datetime,
 @dataclass
 class DbProblem:
     message: str
-    diff: RowDiff | None = None  # the unexpected write, when the problem is one
+    diff: RowDiff | None = None  # the write it is about (unexpected, or with a wrong value)
 
 
 def check_db(expect: DbExpect, before: Snapshot, changes: list[RowDiff], now: datetime) -> list[DbProblem]:
@@ -211,7 +211,7 @@ def check_db(expect: DbExpect, before: Snapshot, changes: list[RowDiff], now: da
                     problems.append(DbProblem(f"expected {label}.{col}: {exp.table} has no column {col!r}"))
                 elif not value_matches(want, got, now=now, before=d.before.get(col)):
                     problems.append(DbProblem(f"expected {label}.{col} = {_show(want, now)}, found {got!r} "
-                                              f"(was {d.before.get(col)!r})"))
+                                              f"(was {d.before.get(col)!r})", d))
             consumed_cols.setdefault(i, set()).update(exp.set)
 
     for n, exp in enumerate(expect.added):

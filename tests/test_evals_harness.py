@@ -561,3 +561,21 @@ def test_relative_times_and_matchers():
     assert value_matches({"zip_code": "94105"}, {"zip_code": "94105", "city": "SF"}, now=now)  # nested subset
     assert value_matches("w1001", "W1001", now=now, loose_strings=True)
     assert not value_matches("w1001", "W1001", now=now)
+
+
+def test_a_simulated_customer_that_copies_the_agent_ends_the_chat(tmp_path):
+    from agent.models.scripted import ScriptedModel
+
+    path = write(tmp_path, """
+    - id: sim-echo
+      description: the customer model parrots the agent
+      tags: [kind:chit-chat]
+      customer:
+        turns: ["x"]
+        simulated: {persona: p, goal: g}
+    """)
+    result = run_suite(load_scenarios([path]), model=ScriptedModel(["How can I help you today?"]),
+                       user_model=ScriptedModel(["Hello!", "How can I help you today?"]))
+    (trial,) = result.results
+    assert len(trial.turns) == 1 and trial.passed
+    assert trial.notes == ["the simulated customer copied the agent's reply after turn 1; the conversation ended there"]

@@ -220,3 +220,30 @@ def test_tool_results_reach_the_model_compact(tmp_path):
     session.send("where is W1003?")
     tool_msg = [m for m in model.requests[-1].messages if m["role"] == "tool"][-1]["content"]
     assert "null" not in tool_msg and ": " not in tool_msg.split('"message"')[0]
+
+
+def test_empty_optional_arguments_are_ignored_not_errors(tmp_path):
+    agent, model = make_agent(tmp_path, [
+        {"tool": "escalate_to_human", "arguments": {"order_id": "", "reason": "customer_request",
+                                                     "summary": "wants a human"}},
+        "A human will help you."])
+    reply = agent.session().send("I want a human please")
+    assert tool_events(reply)[0]["status"] == "ok"
+
+
+def test_invented_login_for_a_help_question_goes_to_the_help_center(tmp_path):
+    agent, model = make_agent(tmp_path, [
+        {"tool": "verify_customer", "arguments": {"email": "your_email@example.com", "zip_code": "12345"}},
+        "You can pay with PayPal."])
+    reply = agent.session().send("Can I pay with PayPal or Apple Pay?")
+    assert [r["tool"] for r in tool_events(reply)] == ["verify_customer", "search_help_center"]
+    assert "email address" not in reply.text
+
+
+def test_invented_login_next_to_real_work_is_dropped_silently(tmp_path):
+    agent, model = make_agent(tmp_path, [
+        [{"tool": "escalate_to_human", "arguments": {"reason": "customer_request", "summary": "human"}},
+         {"tool": "verify_customer", "arguments": {"email": "your_email@example.com", "zip_code": "12345"}}],
+        "I've escalated this to a human colleague."])
+    reply = agent.session().send("get me a human")
+    assert "email address" not in reply.text

@@ -79,6 +79,10 @@ def validate_args(tool: Tool, raw: dict[str, Any] | str | None) -> BaseModel | T
         raw = {}
     if not isinstance(raw, dict):
         return error(f"The arguments for {tool.name} must be a JSON object.")
+    # Models often fill an optional field with "" or null instead of leaving it out.
+    fields = tool.args_model.model_fields
+    raw = {k: v for k, v in raw.items()
+           if not (v in ("", None) and k in fields and not fields[k].is_required())}
     try:
         return tool.args_model.model_validate(raw)
     except ValidationError as exc:
