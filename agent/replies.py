@@ -29,6 +29,11 @@ def declined(summary: str) -> str:
     return "Okay, I have not made that change. Is there anything else I can help with?"
 
 
+def verified(name: str) -> str:
+    first = name.split()[0] if name else ""
+    return f"Thanks{' ' + first if first else ''}, you're verified. How can I help?"
+
+
 MODEL_FAILURE = ("I'm sorry, I'm having a technical problem and can't answer properly right now. "
                  "Nothing you already did is lost. I can hand you over to a human agent, or you can "
                  "try again in a moment.")

@@ -222,6 +222,10 @@ class Session:
                 if outcome.get("reads_only_done"):
                     # Everything on the agenda has an answer: write the reply from all results.
                     return self._final_reply(tool_messages, emit)
+                if (outcome.get("verified") and all(c.name == "verify_customer" for c in calls)
+                        and _only_credentials(user_text, outcome["verified"]) and self._first_message()):
+                    # "Hi, I'm jane@..., 94107" holds no request yet: no need for another step.
+                    return self._say(replies.verified(outcome["verified"]), emit)
                 continue
             text = (model_reply.text or "").strip()
             if (not searched and not tool_messages and _QUESTION.search(user_text)
@@ -322,6 +326,8 @@ class Session:
                 continue
             result = self._execute_or_preview(call.name, args, emit, call_id=call.id)
             succeeded += result.status in ("ok", "needs_confirmation")
+            if call.name == "verify_customer" and result.status == "ok":
+                outcome["verified"] = result.data.get("name", "")
             if result.status == "needs_confirmation":
                 pending_made = True
                 outcome["pending"] = True
@@ -337,7 +343,7 @@ class Session:
         if questions:
             outcome["question"] = questions[0][1]
             outcome["only_questions"] = not succeeded
-        if not outcome and all((get_tool(c.name) and not get_tool(c.name).is_write
+        if set(outcome) - {"verified"} == set() and all((get_tool(c.name) and not get_tool(c.name).is_write
                                 and c.name not in ("verify_customer",)) for c in calls):
             outcome["reads_only_done"] = True
         return outcome
@@ -533,6 +539,12 @@ class Session:
             parts.append(self.agent.policy.prose)
         return "\n".join(parts)
 
+    def _first_message(self) -> bool:
+        """No earlier customer message (whose request would still be waiting on verification)."""
+        row = self.agent.store.one("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND role = 'user'",
+                                   (self.id,))
+        return row["n"] <= 1
+
     def _performed_writes(self) -> set[str]:
         rows = self.agent.store.all(
             "SELECT DISTINCT tool FROM audit_log WHERE conversation_id = ? AND status = 'ok' "
@@ -611,6 +623,19 @@ def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:
             on_event(event)
 
     return events, emit
+
+
+_FILLER = re.compile(
+    r"\b(hi|hello|hey|good (morning|afternoon|evening)|i'm|i am|im|my|me|name|email|e-mail|address|is|"
+    r"zip|zipcode|zip code|postal|code|and|it's|its|this|here|thanks|thank|you|please|ok|okay|again|"
+    r"verify|verification|log ?in)\b|\S+@\S+|\d+|[^\w\s]", re.I)
+
+
+def _only_credentials(user_text: str, name: str) -> bool:
+    """True when the message is a greeting plus login details (and maybe the name), nothing else."""
+    names = {w.lower() for w in name.split()}
+    rest = [w for w in _FILLER.sub(" ", user_text).split() if w.lower() not in names]
+    return len(rest) <= 1 and not _QUESTION.search(user_text)
 
 
 def _is_help_question(user_text: str) -> bool:

@@ -251,7 +251,8 @@ class ToolExpect(_Strict):
     """Audit-log rows of a tool: `args` is a subset match (strings compared case-insensitively).
     In `tool_calls` at least one row must match (exactly `count` if given); in `no_tool_calls` none may.
     `phase` defaults to any phase in `tool_calls` and to the phases where the tool ran
-    (read, preview, execute) in `no_tool_calls`."""
+    (read, preview, execute) in `no_tool_calls`. `replay_only`: an expectation about how the runtime
+    handled the replayed model's misstep (a blocked call, a guard rejection), checked in replay only."""
 
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
@@ -259,6 +260,7 @@ class ToolExpect(_Strict):
     status: Literal["ok", "denied", "needs_confirmation", "error", "declined", "rejected", "replaced"] | None = None
     rule: str | None = None
     count: int | None = Field(default=None, ge=0)
+    replay_only: bool = False  # about the scripted model's own misstep (a guard, a gate): not checked live
 
     def phases(self, default: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if self.phase is None:
@@ -277,6 +279,7 @@ class ReplyCheck(_Strict):
     scope: Literal["conversation", "last"] = "conversation"
     turn: int | None = Field(default=None, ge=1)
     case_sensitive: bool = False
+    replay_only: bool = False  # the wording of a replayed reply: not checked live
 
     @model_validator(mode="after")
     def _one_of(self) -> "ReplyCheck":

@@ -41,7 +41,7 @@ JANE_HELLO = "Hi, I'm jane.doe@example.com, zip 94107."
 
 def verified_session(agent: SupportAgent, model: ScriptedModel):
     """A session verified as Jane through the real verify_customer tool."""
-    model.add(VERIFY_JANE, "Thanks Jane, you're verified. How can I help?")
+    model.add(VERIFY_JANE)  # a credentials-only message needs no second model step
     session = agent.session()
     session.send(JANE_HELLO)
     assert session.customer_id == "C0001"

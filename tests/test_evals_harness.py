@@ -579,3 +579,31 @@ def test_a_simulated_customer_that_copies_the_agent_ends_the_chat(tmp_path):
     (trial,) = result.results
     assert len(trial.turns) == 1 and trial.passed
     assert trial.notes == ["the simulated customer copied the agent's reply after turn 1; the conversation ended there"]
+
+
+def test_replay_only_expectations_are_skipped_in_live_runs(tmp_path):
+    from agent.models.scripted import ScriptedModel
+
+    path = write(tmp_path, """
+    - id: guard-story
+      description: replayed, the model invents an amount and the guard catches it; live, a good model never does
+      tags: [kind:recovery]
+      customer:
+        turns:
+          - say: "jane.doe@example.com, 94107. How much was W1002?"
+            replay:
+              - calls: [{tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}, {tool: get_order, args: {order_id: W1002}}]
+              - "It was $149.00."
+              - "It was $217.25."
+      expect:
+        tool_calls: [{tool: reply_guard, phase: guard, status: rejected, replay_only: true}]
+        replies: [{contains: "$217.25"}, {contains: "It was", replay_only: true}]
+    """)
+    scenarios = load_scenarios([path])
+    assert run_suite(scenarios).all_passed  # replay: the guard story happens
+    good_model = ScriptedModel([
+        [{"tool": "verify_customer", "arguments": {"email": "jane.doe@example.com", "zip_code": "94107"}},
+         {"tool": "get_order", "arguments": {"order_id": "W1002"}}],
+        "W1002 came to $217.25."])
+    (trial,) = run_suite(scenarios, model=good_model).results
+    assert trial.passed, trial.failures

@@ -247,3 +247,19 @@ def test_invented_login_next_to_real_work_is_dropped_silently(tmp_path):
         "I've escalated this to a human colleague."])
     reply = agent.session().send("get me a human")
     assert "email address" not in reply.text
+
+
+def test_credentials_only_first_message_needs_one_model_step(tmp_path):
+    agent, model = make_agent(tmp_path, [{"tool": "verify_customer", "arguments": {
+        "email": "jane.doe@example.com", "zip_code": "94107"}}])
+    reply = agent.session().send("Hi, I'm Jane Doe: jane.doe@example.com, zip 94107.")
+    assert reply.text == "Thanks Jane, you're verified. How can I help?"
+    assert len(model.requests) == 1
+
+
+def test_credentials_with_a_request_keep_going(tmp_path):
+    agent, model = make_agent(tmp_path, [
+        {"tool": "verify_customer", "arguments": {"email": "jane.doe@example.com", "zip_code": "94107"}},
+        {"tool": "list_orders", "arguments": {}}, "You have four orders."])
+    reply = agent.session().send("jane.doe@example.com 94107 - show me my orders")
+    assert reply.text == "You have four orders." and len(model.requests) == 3

@@ -87,7 +87,7 @@ def test_chat_verify_track_cancel_and_confirm_in_chromium(server, browser, shots
     from playwright.sync_api import expect
 
     base, agent, model = server
-    model.add(VERIFY_JANE, "Thanks Jane, you're verified. How can I help?",
+    model.add(VERIFY_JANE,
               {"tool": "track_shipment", "arguments": {"order_id": "W1003"}}, _slow(TRACK_REPLY, 1.5),
               {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "ordered by mistake"}})
     errors: list[str] = []
@@ -194,7 +194,7 @@ def test_widget_recovers_calmly_from_network_failures(server, browser, shots):
     from playwright.sync_api import expect
 
     base, agent, model = server
-    model.add(VERIFY_JANE, "Thanks Jane, you're verified. How can I help?", "Happy to help with that.")
+    model.add(VERIFY_JANE, "Happy to help with that.")
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     calls = {"n": 0}
 
