@@ -116,8 +116,10 @@ def render_html(result: RunResult) -> str:
                       trim_blocks=True, lstrip_blocks=True)
     failed = [t for t in result.results if not t.passed]
     charts = [(title, Markup(svg)) for title, svg in tag_groups(result)]
+    scenarios = sorted(result.scenarios, key=lambda s: (s.pass_rate, -s.violations, s.name))  # worst first
     return env.get_template("report.html.j2").render(
         r=result, o=result.overall, ks=sorted(result.overall.pass_hat), failed=failed, charts=charts,
+        scenarios=scenarios,
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"))
 
 

@@ -96,7 +96,7 @@ def test_rule_tags_are_denials_the_tools_really_name(replayed):
 
 
 @pytest.mark.integration
-def test_live_smoke_subset_with_the_embedded_model(tmp_path):
+def test_live_smoke_subset_with_the_embedded_model(tmp_path, request):
     """The CI live subset: runs end to end and the report is well-formed. Results are reported, not
     required to pass (a 1.5B model's score is a measurement)."""
     from evals.report import write_html, write_json
@@ -110,6 +110,10 @@ def test_live_smoke_subset_with_the_embedded_model(tmp_path):
     assert data["overall"]["trials"] == len(scenarios) and "pass_hat" in data["overall"]
     page = write_html(result, tmp_path / "live.html").read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page and "policy violations" in page
-    print(f"\nlive-smoke: {result.overall.passes}/{result.overall.trials} passed, pass^1 "
-          f"{result.overall.pass_hat[1]:.0%}, violations {result.overall.violations}, "
-          f"{result.overall.model_seconds_per_turn:.1f} s model time per turn")
+    summary = (f"live-smoke (embedded 1.5B): {result.overall.passes}/{result.overall.trials} passed, pass^1 "
+               f"{result.overall.pass_hat[1]:.0%}, violations {result.overall.violations}, "
+               f"{result.overall.model_seconds_per_turn:.1f} s model time per turn")
+    # Reported in the test run's output even though pytest captures the test's own prints.
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("\n" + summary)
