@@ -69,14 +69,17 @@ def _date_name(md: tuple[int, int]) -> str:
     return f"{_MONTHS[md[0] - 1].title()} {md[1]}"
 
 
-def check_reply(reply: str, evidence: str, performed: set[str], *, today: date | None = None) -> list[str]:
+def check_reply(reply: str, evidence: str, performed: set[str], *, today: date | None = None,
+                amount_evidence: str | None = None) -> list[str]:
     """Problems with a reply, in words a model can act on. `evidence` is everything the customer
-    said, every tool result and the policy; `performed` the tools whose write actually ran."""
+    said, every tool result and the policy; `amount_evidence` (default: `evidence`) only what the
+    tools and the policy said — a customer naming an amount ("refund me $250") does not make it
+    true; `performed` the tools whose write actually ran."""
     problems: list[str] = []
     known_orders = order_ids(evidence)
     for oid in sorted(order_ids(reply) - known_orders):
         problems.append(f"order id {oid} appears in no tool result or customer message")
-    known_amounts = amounts(evidence)
+    known_amounts = amounts(evidence if amount_evidence is None else amount_evidence)
     for cents in sorted(amounts(reply) - known_amounts):
         problems.append(f"the amount {cents // 100}.{cents % 100:02d} comes from no tool result")
     known_dates = dates(evidence)

@@ -261,8 +261,10 @@ class Session:
     def _guarded(self, text: str, tool_messages: list[str], emit: Emit, *, persist: bool = True,
                  streamed: bool = False) -> str:
         evidence = self._evidence()
+        tool_evidence = self._evidence(roles=("tool",))
         performed = self._performed_writes()
-        problems = check_reply(text, evidence, performed, today=self.agent.clock().date())
+        today = self.agent.clock().date()
+        problems = check_reply(text, evidence, performed, today=today, amount_evidence=tool_evidence)
         if problems:
             self._audit("reply_guard", {"reply": text}, phase="guard", status="rejected",
                         message="; ".join(problems))
@@ -275,7 +277,7 @@ class Session:
             if text and retry is not None and not _was_streamed(retry):
                 emit(Event(type="text_delta", data={"text": text}))
             streamed = bool(text)
-            if not text or check_reply(text, evidence, performed, today=self.agent.clock().date()):
+            if not text or check_reply(text, evidence, performed, today=today, amount_evidence=tool_evidence):
                 emit(Event(type="text_reset"))
                 text = replies.safe_answer(tool_messages)
                 self._audit("reply_guard", {"reply": text}, phase="guard", status="replaced")
@@ -530,10 +532,11 @@ class Session:
 
     # ---- evidence for the guards ----------------------------------------------------------------
 
-    def _evidence(self, include_policy: bool = True) -> str:
+    def _evidence(self, include_policy: bool = True, roles: tuple[str, ...] = ("user", "tool")) -> str:
+        marks = ", ".join("?" for _ in roles)
         rows = self.agent.store.all(
-            "SELECT content FROM messages WHERE conversation_id = ? AND role IN ('user', 'tool')",
-            (self.id,))
+            f"SELECT content FROM messages WHERE conversation_id = ? AND role IN ({marks})",
+            (self.id, *roles))
         parts = [r["content"] or "" for r in rows]
         if include_policy:
             parts.append(self.agent.policy.prose)

@@ -263,3 +263,12 @@ def test_credentials_with_a_request_keep_going(tmp_path):
         {"tool": "list_orders", "arguments": {}}, "You have four orders."])
     reply = agent.session().send("jane.doe@example.com 94107 - show me my orders")
     assert reply.text == "You have four orders." and len(model.requests) == 3
+
+
+def test_guard_does_not_take_an_amount_from_the_customer(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "check_refund_eligibility", "arguments": {"order_id": "W1002"}},
+              "Sure, you'll get $250 back.", "You'll get $250.")
+    reply = session.send("Return W1002 and refund me $250, that's fair")
+    assert "$250" not in reply.text
