@@ -191,9 +191,12 @@ class Session:
         max_steps = agent.max_steps
         step = 0
         searched = False
+        covered: set[str] = set()  # order ids the tool calls of this turn were about
+        note: str | None = None
         while step < max_steps:
             reply_only = step == max_steps - 1
-            model_reply = self._call_model(reply_only=reply_only, stream_to=None)
+            model_reply = self._call_model(reply_only=reply_only, stream_to=None, extra_note=note)
+            note = None
             step += 1
             if model_reply is None:
                 return self._say(replies.MODEL_FAILURE, emit, error=True)
@@ -205,6 +208,8 @@ class Session:
                 self._route_to_help(user_text, tool_messages, emit)
                 return self._final_reply(tool_messages, emit)
             if calls:
+                covered |= {str(c.arguments.get("order_id", "")).upper().lstrip("#") for c in calls
+                            if isinstance(c.arguments, dict)}
                 outcome = self._run_calls(calls, tool_messages, failures, emit)
                 if outcome.get("only_questions") and not searched and _is_help_question(user_text):
                     # Invented details for a general question: answer it from the help center.
@@ -220,6 +225,13 @@ class Session:
                     asked_for_pending = True
                     break
                 if outcome.get("reads_only_done"):
+                    missed = sorted(order_ids(user_text) - covered)
+                    if missed and step < max_steps - 1:
+                        # A small model drops the second request of a message: the runtime keeps
+                        # the agenda and asks for the missing item before replying.
+                        note = (f"The customer's message also asks about {', '.join(missed)}: call the "
+                                f"tool that answers that part of their message.")
+                        continue
                     # Everything on the agenda has an answer: write the reply from all results.
                     return self._final_reply(tool_messages, emit)
                 if (outcome.get("verified") and all(c.name == "verify_customer" for c in calls)

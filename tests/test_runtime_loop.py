@@ -272,3 +272,15 @@ def test_guard_does_not_take_an_amount_from_the_customer(tmp_path):
               "Sure, you'll get $250 back.", "You'll get $250.")
     reply = session.send("Return W1002 and refund me $250, that's fair")
     assert "$250" not in reply.text
+
+
+def test_a_dropped_second_request_is_asked_for_by_the_runtime(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "track_shipment", "arguments": {"order_id": "W1003"}},
+              {"tool": "check_refund_eligibility", "arguments": {"order_id": "W1002"}},
+              "W1003 is with UPS; W1002 can still be returned.")
+    reply = session.send("track W1003 and tell me if W1002 can still be returned")
+    assert [r["tool"] for r in tool_events(reply)] == ["track_shipment", "check_refund_eligibility"]
+    note = model.requests[-2].messages[-1]["content"]
+    assert "W1002" in note and "system" in note
