@@ -57,7 +57,8 @@ class SupportAgent:
         self.clock = clock
         self.max_steps = max_steps
         self.tools = all_tools()
-        self.tool_specs = [ToolSpec(**t.spec()) for t in self.tools]
+        self.tool_specs = [ToolSpec(**{**t.spec(), "parameters": _lean_schema(t.spec()["parameters"])})
+                           for t in self.tools]
         self.prefix = stable_prefix(self.policy, self.tool_specs,
                                     schema_mode=getattr(self.model, "mode", "schema") == "schema")
         self.stats = ModelStats()
@@ -97,6 +98,17 @@ class SupportAgent:
         return {"model": getattr(self.model, "name", type(self.model).__name__),
                 "store": str(self.store.path), "policy": self.policy.source,
                 "tools": [t.name for t in self.tools]}
+
+
+def _lean_schema(schema: Any) -> Any:
+    """A tool's argument schema without pydantic's generated titles: the same constraints in fewer
+    tokens for endpoints that put schemas in the prompt, and a smaller grammar for the local model."""
+    if isinstance(schema, dict):
+        return {k: _lean_schema(v) for k, v in schema.items()
+                if not (k == "title" and isinstance(v, str))}
+    if isinstance(schema, list):
+        return [_lean_schema(v) for v in schema]
+    return schema
 
 
 def _hash(token: str) -> str:

@@ -306,11 +306,13 @@ def _write_turn(d: RowDiff, audit_rows: list[dict[str, Any]], turn_of) -> int | 
 def run_suite(scenarios: list[Scenario], *, model: str | ChatModel = "replay", user_model: str | ChatModel | None = None,
               trials: int = 1, policy=None, workdir: str | Path | None = None, keep_stores: bool = False,
               on_start: Callable[[Scenario, int], None] | None = None,
-              on_done: Callable[[TrialResult], None] | None = None) -> RunResult:
+              on_done: Callable[[TrialResult], None] | None = None,
+              previous: list[TrialResult] = ()) -> RunResult:
     """Run `trials` trials of each scenario. `model`: "replay" (the scenarios' recorded steps, no LLM),
     a model spec for `agent.models.load_model` ("local", "openai:NAME", ...) or a ChatModel.
     `user_model`: a model playing the customer of scenarios that have `customer.simulated`
-    (needs a live agent model)."""
+    (needs a live agent model). `previous`: trials already run (an interrupted run being resumed);
+    they are kept and not run again."""
     from agent.models import load_model
     from tools.policy import Policy, load_policy
 
@@ -335,9 +337,12 @@ def run_suite(scenarios: list[Scenario], *, model: str | ChatModel = "replay", u
         template = build_template(directory, policy=policy_obj)
         runner = TrialRunner(template, directory, model=agent_model, user_model=customer_model, policy=policy_obj,
                              keep_stores=keep_stores)
-        results: list[TrialResult] = []
+        results: list[TrialResult] = list(previous)
+        skip = {(r.scenario, r.trial) for r in previous}
         for scenario in scenarios:
             for trial in range(1, trials + 1):
+                if (scenario.id, trial) in skip:
+                    continue
                 if on_start:
                     on_start(scenario, trial)
                 r = runner.run(scenario, trial)

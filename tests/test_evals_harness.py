@@ -607,3 +607,26 @@ def test_replay_only_expectations_are_skipped_in_live_runs(tmp_path):
         "W1002 came to $217.25."])
     (trial,) = run_suite(scenarios, model=good_model).results
     assert trial.passed, trial.failures
+
+
+def test_cli_resume_keeps_finished_trials(tmp_path, capsys):
+    two = write(tmp_path, """
+    - id: first
+      description: d
+      tags: [kind:chit-chat]
+      customer: {turns: ["Hello!"]}
+    - id: second
+      description: d
+      tags: [kind:chit-chat]
+      customer: {turns: ["Hi!"]}
+    """)
+    out_json = tmp_path / "run.json"
+    assert cli(str(two), "--model", "scripted", "--json", str(out_json)) == 0
+    data = json.loads(out_json.read_text())
+    data["results"] = [r for r in data["results"] if r["scenario"] == "first"]
+    data["results"][0]["notes"] = ["from the first run"]
+    out_json.write_text(json.dumps(data))
+    assert cli(str(two), "--model", "scripted", "--json", str(out_json), "--resume") == 0
+    assert "resuming: 1 trial(s) already done" in capsys.readouterr().err
+    results = {r["scenario"]: r for r in json.loads(out_json.read_text())["results"]}
+    assert set(results) == {"first", "second"} and results["first"]["notes"] == ["from the first run"]

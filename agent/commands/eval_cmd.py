@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", type=Path, default=None, help="a policy document (default: the shipped one)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write every trial's results as JSON")
     parser.add_argument("--html", type=Path, default=None, metavar="OUT", help="write the HTML report")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted live run: keep the trials already in the --json file, run the rest")
     parser.add_argument("--strict", action="store_true", help="exit 1 on any failure in live mode too")
     parser.add_argument("--keep-stores", type=Path, default=None, metavar="DIR",
                         help="keep every trial's store database in DIR (to inspect a failure)")
@@ -84,9 +86,21 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]error:[/] no scenario matches")
         return EXIT_USAGE
 
-    total = len(scenarios) * args.trials
+    previous: list = []
+    if args.resume:
+        from evals.runner import RunResult
+
+        if not args.json:
+            err.print("[red]error:[/] --resume needs --json (the file of the interrupted run)")
+            return EXIT_USAGE
+        if args.json.exists():
+            wanted = {s.id for s in scenarios}
+            old = RunResult.model_validate_json(args.json.read_text(encoding="utf-8"))
+            previous = [r for r in old.results if r.scenario in wanted and r.trial <= args.trials]
+            err.print(f"resuming: {len(previous)} trial(s) already done")
+    total = len(scenarios) * args.trials - len(previous)
     model_name = args.model
-    done: list = []
+    done: list = list(previous)
     started = time.perf_counter()
 
     def write_partial() -> None:
@@ -126,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = run_suite(scenarios, model=args.model, user_model=args.user_model, trials=args.trials,
                                policy=args.policy, workdir=args.keep_stores, keep_stores=args.keep_stores is not None,
-                               on_start=on_start, on_done=on_done)
+                               on_start=on_start, on_done=on_done, previous=previous)
         except (ModelError, SupportAgentError, ValueError) as exc:
             err.print(f"[red]error:[/] {exc}", highlight=False)
             return EXIT_USAGE
