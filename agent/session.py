@@ -217,7 +217,8 @@ class Session:
                     self._route_to_help(user_text, tool_messages, emit)
                     return self._final_reply(tool_messages, emit)
                 if outcome.get("question"):
-                    done = [m for m in tool_messages if m]  # e.g. "Verified: Jane Doe." just before
+                    # Only the verification result is worth repeating; other tool messages are internal.
+                    done = [m for m in tool_messages if m and m.startswith("Verified:")]
                     return self._say(" ".join(done + [outcome["question"]]), emit)
                 if outcome.get("stop"):
                     return self._say(replies.REPEATED_FAILURE, emit)
@@ -314,6 +315,11 @@ class Session:
         for call in calls:
             args = call.arguments
             tool = get_tool(call.name)
+            if call.name == "verify_customer" and self.customer_id is not None:
+                # Already verified: a repeated verify (small models send two or three) is a no-op.
+                result = ToolResult(status="ok", tool=call.name, message="Already verified.")
+                self._tool_result(call, result, emit, phase="blocked")
+                continue
             if tool is not None and isinstance(args, dict) and call.name not in self._allowed():
                 result = ToolResult(status="denied", tool=call.name, rule="identity.verification_required",
                                     message="Verify the customer first (email and zip code, or order id "

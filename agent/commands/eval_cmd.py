@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     previous: list = []
+    resumed = None
     if args.resume:
         from evals.runner import RunResult
 
@@ -95,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         if args.json.exists():
             wanted = {s.id for s in scenarios}
-            old = RunResult.model_validate_json(args.json.read_text(encoding="utf-8"))
-            previous = [r for r in old.results if r.scenario in wanted and r.trial <= args.trials]
+            resumed = RunResult.model_validate_json(args.json.read_text(encoding="utf-8"))
+            previous = [r for r in resumed.results if r.scenario in wanted and r.trial <= args.trials]
             err.print(f"resuming: {len(previous)} trial(s) already done")
     total = len(scenarios) * args.trials - len(previous)
     model_name = args.model
@@ -145,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"[red]error:[/] {exc}", highlight=False)
             return EXIT_USAGE
 
+    if resumed is not None:  # one run, however many sittings
+        result.seconds = round(result.seconds + resumed.seconds, 2)
+        if resumed.started_at != "(in progress)":
+            result.started_at = resumed.started_at
     print_summary(result, out, per_scenario=not args.quiet)
     if args.json:
         err.print(f"JSON results: {write_json(result, args.json)}")
