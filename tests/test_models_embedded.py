@@ -93,6 +93,57 @@ def test_missing_xllamacpp_is_a_model_error(tmp_path, monkeypatch):
         model.complete([{"role": "user", "content": "hi"}], [])
 
 
+def _slot_files(directory, names):
+    """Slot files with mtimes 100 s apart, oldest first."""
+    for age, name in enumerate(reversed(names)):
+        path = directory / name
+        path.write_bytes(b"slot")
+        os.utime(path, (1_000_000 - 100 * age, 1_000_000 - 100 * age))
+
+
+def test_prune_slots_keeps_the_most_recently_used(tmp_path):
+    _slot_files(tmp_path, ["prefix-a.bin", "prefix-b.bin", "prefix-c.bin", "prefix-d.bin", "prefix-e.bin"])
+    (tmp_path / "other.bin").write_bytes(b"not a slot")
+    deleted = embedded.prune_slots(tmp_path, 3)
+    assert sorted(p.name for p in deleted) == ["prefix-a.bin", "prefix-b.bin"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.bin", "prefix-c.bin", "prefix-d.bin", "prefix-e.bin"]
+    # the file just saved survives even when its mtime is old (coarse clocks, copied caches)
+    embedded.prune_slots(tmp_path, 1, spare="prefix-c.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.bin", "prefix-c.bin"]
+    assert embedded.prune_slots(tmp_path / "missing", 3) == []
+
+
+def test_slot_keep_from_env(monkeypatch):
+    monkeypatch.delenv("SUPPORT_AGENT_SLOT_KEEP", raising=False)
+    assert embedded.slot_keep() == 3
+    monkeypatch.setenv("SUPPORT_AGENT_SLOT_KEEP", "5")
+    assert embedded.slot_keep() == 5
+    monkeypatch.setenv("SUPPORT_AGENT_SLOT_KEEP", "0")
+    assert embedded.slot_keep() == 1
+    monkeypatch.setenv("SUPPORT_AGENT_SLOT_KEEP", "lots")
+    assert embedded.slot_keep() == 3
+
+
+def test_restore_touches_and_save_prunes_slot_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_AGENT_SLOT_KEEP", "2")
+    server = object.__new__(embedded.LocalServer)  # no model: the HTTP slot action is faked
+    server.slot_dir = tmp_path
+    actions = []
+
+    def fake_slot_action(action, filename):
+        actions.append((action, filename))
+        if action == "save":
+            (tmp_path / filename).write_bytes(b"slot")
+        return {"n_restored": 10} if action == "restore" else {}
+
+    server._slot_action = fake_slot_action
+    _slot_files(tmp_path, ["prefix-new.bin", "prefix-mid.bin", "prefix-old.bin"])
+    assert server.restore_slot("prefix-old.bin")  # used now: no longer the oldest
+    assert server.save_slot("prefix-fresh.bin")
+    assert actions == [("restore", "prefix-old.bin"), ("save", "prefix-fresh.bin")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prefix-fresh.bin", "prefix-old.bin"]
+
+
 TOOLS = [
     ToolSpec(name="get_order_status", description="Look up the status of an order by its id",
              parameters={"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}),

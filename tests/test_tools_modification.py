@@ -1,5 +1,9 @@
 """modify_order_address, list_variants and modify_order_items."""
 
+import json
+
+from tools.variants import match_variant
+
 ADDRESS = {"address_line1": "5 Elm St", "address_line2": "Apt 2", "city": "Oakland", "state": "CA",
            "zip_code": "94601"}
 
@@ -119,3 +123,40 @@ def test_bad_item_changes_are_errors(shop, ctx_for, call):
     assert call(jane, "modify_order_items", {"order_id": "W1001", "line_id": tee, "new_variant": "Purple"}).status == "error"
     assert call(jane, "modify_order_items", {"order_id": "W1001", "line_id": tee, "new_quantity": 0}).status == "error"
     assert call(jane, "modify_order_items", {"order_id": "W1001", "line_id": tee, "new_quantity": 2}).status == "error"
+
+
+# match_variant on its own: a bottle whose option values contain spaces ("1 L", "Matte Black")
+def _bottle(size: str, color: str, vid: str) -> dict:
+    return {"id": vid, "sku": f"SKU-{vid}", "options": json.dumps({"size": size, "color": color})}
+
+
+BOTTLES = [_bottle("500 ml", "Steel", "V-BOT-500-STL"), _bottle("1 L", "Steel", "V-BOT-1L-STL"),
+           _bottle("500 ml", "Matte Black", "V-BOT-500-BLK"), _bottle("1 L", "Matte Black", "V-BOT-1L-BLK")]
+
+
+def _matched(wanted: str, current: dict | None = BOTTLES[0]) -> str | None:
+    found, _ = match_variant(BOTTLES, wanted, current)
+    return found["id"] if found else None
+
+
+def test_variant_value_with_a_space_matches_as_a_whole():
+    for wanted in ("1 L", "1 l", "1L", "the 1 L one", "size 1  L", "steel 1 l", "1 L / Steel", "1 L, steel"):
+        assert _matched(wanted) == "V-BOT-1L-STL", wanted
+    assert _matched("matte black") == "V-BOT-500-BLK"
+    assert _matched("1 L in Matte Black") == "V-BOT-1L-BLK"
+    assert _matched("1 L steel", current=None) == "V-BOT-1L-STL"
+
+
+def test_variant_part_of_a_value_does_not_match():
+    assert match_variant(BOTTLES, "black", BOTTLES[0]) == (None, [])
+    assert match_variant(BOTTLES, "1", BOTTLES[0]) == (None, [])
+    assert match_variant(BOTTLES, "L", BOTTLES[0]) == (None, [])
+    assert match_variant(BOTTLES, "the one", BOTTLES[0]) == (None, [])
+
+
+def test_variant_with_spaces_by_id_sku_or_label_and_ambiguity():
+    assert _matched("v-bot-1l-blk") == "V-BOT-1L-BLK"
+    assert _matched("SKU-V-BOT-500-BLK") == "V-BOT-500-BLK"
+    assert _matched("1 l / matte black") == "V-BOT-1L-BLK"
+    found, candidates = match_variant(BOTTLES, "1 L", None)
+    assert found is None and [v["id"] for v in candidates] == ["V-BOT-1L-STL", "V-BOT-1L-BLK"]

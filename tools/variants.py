@@ -45,27 +45,51 @@ def _norm(text: str) -> str:
 
 
 _FILLER = {"size", "colour", "color", "in", "the", "a", "one", "variant"}
+_SEPARATORS = r"[\s/,|]+"
+
+
+def _compact(text: str) -> str:
+    """A value as compared: lower case, no spaces or separators ("1 L" and "1l" are the same)."""
+    return re.sub(_SEPARATORS, "", text.lower())
+
+
+def _names_values(words: list[str], values: set[str]) -> bool:
+    """Whether the customer's words name some of these (compacted) option values, each as a whole: a
+    value may span several words ("1 L"), and filler words ("the", "size") may sit between them."""
+    # reach[i]: words[:i] are read; None = not possible, False = only filler so far, True = a value too
+    reach: list[bool | None] = [None] * (len(words) + 1)
+    reach[0] = False
+    for i in range(len(words)):
+        if reach[i] is None:
+            continue
+        if words[i] in _FILLER and reach[i + 1] is None:
+            reach[i + 1] = reach[i]
+        for j in range(i + 1, len(words) + 1):
+            if "".join(words[i:j]) in values:
+                reach[j] = True
+    return reach[-1] is True
 
 
 def match_variant(variants: list[dict[str, Any]], wanted: str,
                   current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Find the variant the customer means: by id or SKU, by its full label, or by some of its option
-    values ("L"), preferring the one that keeps the current variant's other options (a Black M asked
-    for "L" becomes the Black L). Returns (the match, the candidates when it is ambiguous)."""
+    values ("L", "the 1 L one"), each matched as a whole value, preferring the one that keeps the
+    current variant's other options (a Black M asked for "L" becomes the Black L). Returns (the match,
+    the candidates when it is ambiguous)."""
     target = _norm(wanted)
     for v in variants:
         if target in (_norm(v["id"]), _norm(v["sku"] or ""), _norm(variant_label(v["options"]))):
             return v, []
-    words = [w for w in re.split(r"[\s/,|]+", target) if w and w not in _FILLER]
+    words = [w for w in re.split(_SEPARATORS, target) if w]
     if not words:
         return None, []
     candidates = [v for v in variants
-                  if all(w in {_norm(x) for x in option_values(v["options"])} for w in words)]
+                  if _names_values(words, {_compact(x) for x in option_values(v["options"])})]
     if len(candidates) > 1 and current is not None:
-        keep = {_norm(x) for x in option_values(current["options"])}
-        best = max(len(keep & {_norm(x) for x in option_values(v["options"])}) for v in candidates)
+        keep = {_compact(x) for x in option_values(current["options"])}
+        best = max(len(keep & {_compact(x) for x in option_values(v["options"])}) for v in candidates)
         candidates = [v for v in candidates
-                      if len(keep & {_norm(x) for x in option_values(v["options"])}) == best]
+                      if len(keep & {_compact(x) for x in option_values(v["options"])}) == best]
     if len(candidates) == 1:
         return candidates[0], []
     return None, candidates

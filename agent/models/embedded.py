@@ -11,6 +11,8 @@
   requests are serialized with a lock (one slot, n_parallel=1: the slot keeps the prompt prefix cache).
 - `warm(messages)` prefills the stable prefix (max_tokens=1) and saves the slot to disk keyed by
   hash(model file + prefix); a fresh process restores the file (~10 ms) instead of re-prefilling (~15 s).
+  Slot files are ~40 MB: after a save only the N most recently used are kept (env SUPPORT_AGENT_SLOT_KEEP,
+  default 3); a restore touches its file so it counts as used.
 """
 
 from __future__ import annotations
@@ -196,6 +198,36 @@ def resolve_model_path(small: bool = False, show_progress: bool | None = None) -
 
 # ----------------------------------------------------------------------------- the in-process server
 
+SLOT_KEEP_DEFAULT = 3
+
+
+def slot_keep() -> int:
+    """How many slot files to keep: env SUPPORT_AGENT_SLOT_KEEP, else 3 (at least 1)."""
+    try:
+        return max(1, int(os.environ.get("SUPPORT_AGENT_SLOT_KEEP") or SLOT_KEEP_DEFAULT))
+    except ValueError:
+        return SLOT_KEEP_DEFAULT
+
+
+def prune_slots(directory: Path, keep: int, *, spare: str | None = None) -> list[Path]:
+    """Delete the slot files (prefix-*.bin) in `directory` beyond the `keep` most recently used (by
+    mtime), never `spare` (the file just saved). Returns the deleted paths."""
+    files = []
+    for path in Path(directory).glob("prefix-*.bin"):
+        try:
+            files.append((path.name == spare, path.stat().st_mtime_ns, path))
+        except OSError:  # deleted meanwhile by another process
+            continue
+    files.sort(key=lambda f: (f[0], f[1]), reverse=True)
+    deleted = []
+    for _, _, path in files[max(keep, 1):]:
+        try:
+            path.unlink()
+            deleted.append(path)
+        except OSError:
+            pass
+    return deleted
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -260,18 +292,25 @@ class LocalServer:
     def save_slot(self, filename: str) -> bool:
         try:
             self._slot_action("save", filename)
-            return True
         except (urllib.error.URLError, OSError, ValueError):
             return False
+        prune_slots(self.slot_dir, slot_keep(), spare=filename)
+        return True
 
     def restore_slot(self, filename: str) -> bool:
         if not (self.slot_dir / filename).is_file():
             return False
         try:
             result = self._slot_action("restore", filename)
-            return bool(result.get("n_restored", 1))
         except (urllib.error.URLError, OSError, ValueError):
             return False
+        if not result.get("n_restored", 1):
+            return False
+        try:
+            os.utime(self.slot_dir / filename)  # used now: pruning keeps the most recently used
+        except OSError:
+            pass
+        return True
 
 
 _SERVERS: dict[tuple[str, int], LocalServer] = {}
