@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from agent.models.base import ChatModel, ToolSpec
 from agent.persistence import migrate_agent_tables
-from agent.prompt import stable_prefix
+from agent.prompt import stable_prefix, tools_mode_spec
 from agent.session import Session
 from tools.context import utc_now
 from tools.policy import Policy, load_policy
@@ -57,10 +57,12 @@ class SupportAgent:
         self.clock = clock
         self.max_steps = max_steps
         self.tools = all_tools()
+        schema_mode = getattr(self.model, "mode", "schema") == "schema"
         self.tool_specs = [ToolSpec(**{**t.spec(), "parameters": _lean_schema(t.spec()["parameters"])})
                            for t in self.tools]
-        self.prefix = stable_prefix(self.policy, self.tool_specs,
-                                    schema_mode=getattr(self.model, "mode", "schema") == "schema")
+        if not schema_mode:  # native tools mode: short descriptions (the schemas go with every request)
+            self.tool_specs = [tools_mode_spec(s) for s in self.tool_specs]
+        self.prefix = stable_prefix(self.policy, self.tool_specs, schema_mode=schema_mode)
         self.stats = ModelStats()
 
     def session(self) -> Session:

@@ -2,7 +2,7 @@
 
   .venv/bin/python bench/bench_runtime.py overhead   # (a) runtime overhead per turn, scripted model, 100k store
   .venv/bin/python bench/bench_runtime.py model      # (b) embedded model: per step, per turn, chat start
-  .venv/bin/python bench/bench_runtime.py tokens     # (c) tokens in system prompt + tool schemas
+  .venv/bin/python bench/bench_runtime.py tokens     # (c) tokens in system prompt + tool schemas (no model load)
   .venv/bin/python bench/bench_runtime.py all
 
 The machine is shared and noisy: quote medians and ratios.
@@ -93,28 +93,31 @@ def overhead(turns: int = 300) -> dict:
 
 
 def tokens() -> dict:
-    """Tokens of the system prompt (+ the tool schemas a `tools`-mode endpoint would also get)."""
+    """Tokens of the system prompt in each mode, and of the tool schemas a `tools`-mode endpoint also
+    gets with every request. Counted with the embedded model's own tokenizer read from its GGUF
+    (tests/qwen_tokens.py, the same counts as llama.cpp's /tokenize); the model is not loaded."""
     from agent.models import load_model
     from agent.models.action_schema import step_schema
+    from agent.models.openai_compat import OpenAIModel, function_tools
     from agent.prompt import state_block, system_prompt
     from agent.support_agent import SupportAgent
+    from tests.qwen_tokens import count_tokens
+    from tools.store import Store
 
-    db = BENCH_DIR / "tokens.db"
-    if not db.exists():
-        from fixtures import build_demo_store
-
-        BENCH_DIR.mkdir(exist_ok=True)
-        build_demo_store(db, seed=7, now=NOW).close()
-    model = load_model("local")
-    agent = SupportAgent(db, model=model, clock=lambda: NOW)
-    server = model.load()
-    system = system_prompt(agent.prefix, state_block(customer_name=None, locked=False, pending_summary=None))
-    schema = json.dumps(step_schema(agent.tool_specs, None, max_actions=3))
-    tool_schemas = json.dumps([{"type": "function", "function": s.model_dump()} for s in agent.tool_specs])
-    counts = {"system prompt": _count_tokens(server.base_url, system),
-              "tool schemas (tools mode)": _count_tokens(server.base_url, tool_schemas),
-              "action schema (grammar, not in prompt)": _count_tokens(server.base_url, schema)}
-    counts["prompt + tool schemas"] = counts["system prompt"] + counts["tool schemas (tools mode)"]
+    BENCH_DIR.mkdir(exist_ok=True)
+    store = Store(BENCH_DIR / "tokens.db")
+    state = state_block(customer_name=None, locked=False, pending_summary=None)
+    local = SupportAgent(store, model=load_model("local"), clock=lambda: NOW)  # lazy: nothing loaded
+    tools_mode = SupportAgent(store, model=OpenAIModel("bench", mode="tools", api_key="unused"), clock=lambda: NOW)
+    counts = {
+        "schema mode (local): system prompt": count_tokens(system_prompt(local.prefix, state)),
+        "schema mode (local): action schema (grammar, not in prompt)":
+            count_tokens(json.dumps(step_schema(local.tool_specs, None, max_actions=3))),
+        "tools mode (openai:NAME): system prompt": count_tokens(system_prompt(tools_mode.prefix, state)),
+        "tools mode (openai:NAME): tool schemas, all tools": count_tokens(json.dumps(function_tools(tools_mode.tool_specs))),
+    }
+    counts["tools mode (openai:NAME): prompt + tool schemas"] = (counts["tools mode (openai:NAME): system prompt"]
+                                                                + counts["tools mode (openai:NAME): tool schemas, all tools"])
     table = Table(title="(c) prompt size, Qwen2.5 tokenizer")
     table.add_column("what")
     table.add_column("tokens", justify="right")
@@ -122,15 +125,6 @@ def tokens() -> dict:
         table.add_row(k, str(v))
     console.print(table)
     return counts
-
-
-def _count_tokens(base_url: str, text: str) -> int:
-    import urllib.request
-
-    request = urllib.request.Request(f"{base_url}/tokenize", data=json.dumps({"content": text}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return len(json.loads(response.read())["tokens"])
 
 
 def model_times(runs: int = 3) -> dict:

@@ -9,6 +9,10 @@ Retries: the SDK's own retries are off (max_retries=0); tenacity retries transie
 retry-after-ms, up to `max_attempts` attempts. Anything else (400, 401, 403, 404, 422, ...) fails at once.
 Every final failure is raised as ModelError.
 
+Tool schemas (tools mode): `function_tools` sends each spec with `lean_parameters`, the same argument
+schema in fewer tokens (the endpoint puts it in the prompt of every request); the tools validate every
+call with pydantic anyway.
+
 Streaming: with `on_text`, schema mode always streams (the reply string is decoded incrementally out of
 `{"reply": "..."}`; an actions step emits nothing); tools mode streams when reply_only, otherwise it
 calls on_text once with the whole reply text at the end. In every case the concatenated deltas equal
@@ -135,6 +139,62 @@ def normalize_tool_messages(messages: list[dict[str, Any]]) -> list[dict[str, An
     return out
 
 
+# Left out of tool schemas in tools mode: constraints the tools' pydantic models enforce on every call
+# and defaults they apply when an argument is left out; to the model they are only tokens.
+_LEAN_DROPPED = frozenset({"title", "default", "minLength", "maxLength", "pattern"})
+
+
+def lean_parameters(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool's argument schema for the prompt, still valid JSON schema: local `$ref`s inlined (then
+    `$defs` dropped), an optional `anyOf: [X, {"type": "null"}]` reduced to X (leaving the argument out
+    is the way to say null), `type` left out beside an enum of strings, and the keywords of
+    _LEAN_DROPPED left out."""
+    defs = schema.get("$defs") or {}
+    unresolved: list[str] = []
+
+    def lean(node: Any, inlining: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [lean(v, inlining) for v in node]
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            name = ref.removeprefix("#/$defs/")
+            if ref.startswith("#/$defs/") and name in defs and name not in inlining:
+                del node["$ref"]
+                return lean({**defs[name], **node}, (*inlining, name))
+            unresolved.append(ref)
+        branches = node.get("anyOf")
+        if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+            del node["anyOf"]
+            other = branches[0] if branches[1] == {"type": "null"} else branches[1]
+            return lean({**other, **node}, inlining)
+        enum = node.get("enum")
+        if node.get("type") == "string" and isinstance(enum, list) and all(isinstance(v, str) for v in enum):
+            del node["type"]  # the quoted values say it
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):  # names of arguments, not keywords
+                out[key] = {name: lean(sub, inlining) for name, sub in value.items()}
+            elif key == "$defs" or key in _LEAN_DROPPED:
+                continue
+            else:
+                out[key] = lean(value, inlining)
+        return out
+
+    result = lean(schema, ())
+    if unresolved and defs:
+        result["$defs"] = {name: lean(sub, ()) for name, sub in defs.items()}
+    return result
+
+
+def function_tools(specs: list[ToolSpec]) -> list[dict[str, Any]]:
+    """The `tools` field of a chat-completions request: one function per spec, lean schemas."""
+    return [{"type": "function", "function": {"name": s.name, "description": s.description,
+                                              "parameters": lean_parameters(s.parameters)}} for s in specs]
+
+
 class OpenAIModel:
     """ChatModel over an OpenAI-compatible endpoint (env OPENAI_API_KEY / OPENAI_BASE_URL respected)."""
 
@@ -220,10 +280,7 @@ class OpenAIModel:
         if self.mode == "tools":
             params: dict[str, Any] = {"messages": normalize_tool_messages(messages)}
             if usable and max_actions > 0:
-                params["tools"] = [
-                    {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
-                    for t in usable
-                ]
+                params["tools"] = function_tools(usable)
             stream = on_text is not None and "tools" not in params
             raw = self._create(params, on_delta=emit if stream else None)
             reply = self._parse_tools(raw, names, max_actions)
