@@ -14,6 +14,7 @@ COMMANDS = {
     "chat": ("chat", "chat with the agent in the terminal"),
     "tools": ("tools_cmd", "list tools, or call one directly (JSON out, no model)"),
     "eval": ("eval_cmd", "run evaluation scenarios"),
+    "export-scenario": ("export_scenario", "turn a recorded conversation into an evaluation scenario"),
     "serve": ("serve", "run the HTTP server and the chat widget"),
 }
 

@@ -1,0 +1,263 @@
+"""`support-agent export-scenario`: a conversation recorded with the scripted model on the demo store
+is exported, loaded by the scenario loader and replayed by the eval runner, and passes. No LLM."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+import agent.cli
+from agent.models.scripted import ScriptedModel
+from agent.support_agent import SupportAgent
+from agent_harness import NOW, VERIFY_JANE, demo_db, make_agent
+from evals.export import export_conversation
+from evals.recorded import TimeShift
+from evals.runner import run_suite
+from evals.scenario import load_file
+from tools.store import Store
+
+
+@pytest.fixture(autouse=True)
+def only_this_command(monkeypatch):
+    """Test this command on its own, whatever state the other subcommands are in."""
+    monkeypatch.setattr(agent.cli, "COMMANDS", {"export-scenario": agent.cli.COMMANDS["export-scenario"]})
+
+
+def export_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = agent.cli.main(["export-scenario", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def replayed(path: Path):
+    """The file's scenarios run by the eval runner in replay mode, as `support-agent eval FILE` does."""
+    scenarios = load_file(path)
+    result = run_suite(scenarios, model="replay")
+    failures = [(r.scenario, f.check, f.message) for r in result.results for f in r.failures + r.violations]
+    return scenarios, result, failures
+
+
+def cancel_conversation(tmp_path: Path) -> tuple[Path, str]:
+    """Jane verifies and asks where W1003 is, asks to cancel W1001 and presses the confirm button."""
+    agent, _ = make_agent(tmp_path, [
+        [VERIFY_JANE, {"tool": "get_order", "arguments": {"order_id": "W1003"}}],
+        "W1003 has shipped and is on its way.",
+        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "wrong size"}}],
+    ])
+    session = agent.session()
+    session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
+    reply = session.send("Please cancel W1001, wrong size.")
+    assert reply.pending_action is not None
+    session.confirm(reply.pending_action.id)
+    agent.store.close()
+    return tmp_path / "store.db", session.id
+
+
+# ---- the round trip -----------------------------------------------------------------------------------
+
+
+def test_exported_conversation_replays_and_passes(tmp_path, capsys):
+    db, conversation = cancel_conversation(tmp_path)
+    out = tmp_path / "exported.yaml"
+    code, _, err = export_cli(capsys, conversation, "--db", str(db), "--out", str(out))
+    assert code == 0, err
+    assert "Replay check passed" in err
+
+    (scenario,), result, failures = replayed(out)
+    assert failures == [] and result.all_passed
+    assert scenario.id == f"conv-{conversation.lower().replace('_', '-')}".rstrip("-")
+    assert "kind:happy" in scenario.tags and "tool:cancel_order" in scenario.tags
+    turns = scenario.customer.turns
+    assert [t.kind for t in turns] == ["say", "say", "confirm"] and turns[2].confirm == "cancel_order"
+    assert turns[0].say.startswith("Hi, I'm jane.doe@example.com")
+    assert any(c.tool == "get_order" and c.args == {"order_id": "W1003"} for s in turns[0].replay for c in s.calls or [])
+    assert turns[0].replay[-1].reply == "W1003 has shipped and is on its way."
+    assert [c.tool for c in turns[1].replay[0].calls] == ["cancel_order"]
+    assert turns[2].replay == []  # a button press takes no model step
+
+    expect = scenario.expect
+    assert expect.verified_as == "C0001"
+    assert any(t.tool == "cancel_order" and t.phase == "execute" and t.status == "ok" and t.args == {"order_id": "W1001"}
+               for t in expect.tool_calls)
+    (order,) = [c for c in expect.db.changed if c.table == "orders"]
+    assert order.where == {"id": "W1001"} and order.set["status"] == "cancelled" and order.set["cancelled_at"] == "now"
+    assert any(c.table == "variants" and c.set == {"stock": {"delta": 1}} for c in expect.db.changed)
+    (refund,) = expect.db.added
+    assert refund.table == "refunds" and refund.match["order_id"] == "W1001" and refund.match["amount_cents"] == 11623
+    assert "id" not in refund.match  # a generated id differs between runs
+
+    text = out.read_text()
+    assert text.startswith("# Exported by `support-agent export-scenario` from conversation")
+    assert "# Starter expectations: what HAPPENED" in text
+
+
+def test_prints_the_scenario_without_out(tmp_path, capsys):
+    db, conversation = cancel_conversation(tmp_path)
+    code, out, err = export_cli(capsys, conversation[:8], "--db", str(db), "--id", "jane-cancels-w1001")
+    assert code == 0, err
+    (scenario,) = yaml.safe_load(out)
+    assert scenario["id"] == "jane-cancels-w1001" and scenario["customer"]["turns"][2] == {"confirm": "cancel_order"}
+
+
+def test_guard_rejection_help_routing_and_spoken_answers_round_trip(tmp_path, capsys):
+    """A reply the guard rejects (then its retry), a help question the runtime routes to the help
+    center, a proposal declined with "no" and one confirmed with "yes"."""
+    agent, _ = make_agent(tmp_path, [
+        [VERIFY_JANE, {"tool": "track_shipment", "arguments": {"order_id": "W1003"}}],
+        "Your order W1003 will arrive on December 25.",  # an invented date: the guard rejects it
+        "Your order W1003 is in transit.",
+        "Let me check.",  # a question answered without a lookup: routed to the help center
+        "You can reset your password from the sign-in page.",
+        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "wrong size"}}],
+        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "changed my mind"}}],
+    ])
+    session = agent.session()
+    session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
+    session.send("How do I reset my password?")
+    session.send("Cancel W1001, wrong size.")
+    session.send("no")
+    session.send("Actually yes, cancel W1001, I changed my mind.")
+    assert session.send("yes").pending_action is None
+    audit = agent.store.all("SELECT tool, phase, status FROM audit_log WHERE conversation_id = ?", (session.id,))
+    assert ("reply_guard", "guard", "rejected") in [tuple(a.values()) for a in audit]
+    assert any(a["tool"] == "search_help_center" for a in audit)
+    agent.store.close()
+
+    out = tmp_path / "exported.yaml"
+    code, _, err = export_cli(capsys, session.id, "--db", str(tmp_path / "store.db"), "--out", str(out))
+    assert code == 0, err
+    (scenario,), _, failures = replayed(out)
+    assert failures == []
+    turns = scenario.customer.turns
+    assert [t.say for t in turns][3:] == ["no", "Actually yes, cancel W1001, I changed my mind.", "yes"]
+    assert [s.reply for s in turns[0].replay if s.reply is not None] == [
+        "Your order W1003 will arrive on December 25.", "Your order W1003 is in transit."]
+    assert any(t.tool == "reply_guard" and t.replay_only for t in scenario.expect.tool_calls)
+    assert any(t.tool == "cancel_order" and t.phase == "decline" for t in scenario.expect.tool_calls)
+
+
+def test_a_session_bound_by_the_operator_starts_with_a_verification(tmp_path, capsys):
+    agent, _ = make_agent(tmp_path, [{"tool": "get_order", "arguments": {"order_id": "W1002"}},
+                                     "W1002 was delivered."])
+    session = agent.session()
+    session.bind_customer("jane.doe@example.com")  # `support-agent chat --customer`
+    session.send("Tell me about W1002.")
+    agent.store.close()
+
+    result = export_conversation(Store(tmp_path / "store.db"), session.id)
+    assert result.passed, result.check.failures
+    assert any("bound to jane.doe@example.com" in n for n in result.notes)
+    scenario = yaml.safe_load(result.yaml)[0]
+    assert scenario["customer"]["turns"][0]["say"] == "Hi, I'm jane.doe@example.com, zip 94107."
+    assert scenario["expect"]["verified_as"] == "C0001"
+
+
+# ---- a store built at another time --------------------------------------------------------------------
+
+
+def test_a_store_built_at_another_time_moves_the_clock_and_the_dates(tmp_path, capsys):
+    """The developer's store was built 200 days and 5 hours before the evaluation's reference time and
+    the chat happened 3 hours after that: the scenario's clock is +3h and the dates the model quoted
+    from the tool results are the evaluation store's dates."""
+    from fixtures import build_demo_store
+
+    built = NOW - timedelta(days=200, hours=5)
+    store = build_demo_store(tmp_path / "dev.db", seed=7, now=built)
+
+    def quote_dates(messages, allowed, reply_only):
+        order = json.loads([m for m in messages if m["role"] == "tool"][-1]["content"])["data"]
+        placed = order["placed_at"][:10]
+        month_day = f"{['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'][int(placed[5:7]) - 1]} {int(placed[8:10])}"
+        return f"W1003 was placed on {placed} ({month_day})."
+
+    model = ScriptedModel([[VERIFY_JANE, {"tool": "get_order", "arguments": {"order_id": "W1003"}}], quote_dates])
+    agent = SupportAgent(store, model=model, clock=lambda: built + timedelta(hours=3))
+    session = agent.session()
+    recorded = session.send("Hi, I'm jane.doe@example.com, zip 94107. When did I order W1003?").text
+    assert "placed on" in recorded
+    store.close()
+
+    out = tmp_path / "exported.yaml"
+    code, _, err = export_cli(capsys, session.id, "--db", str(tmp_path / "dev.db"), "--out", str(out))
+    assert code == 0, err
+    (scenario,), _, failures = replayed(out)
+    assert failures == []
+    assert scenario.clock == "+3h"
+    reply = scenario.customer.turns[0].replay[-1].reply
+    placed = NOW - timedelta(days=3)  # W1003 was placed 3 days before the reference time
+    assert placed.date().isoformat() in reply and f"November {placed.day}" in reply
+
+
+def test_time_shift_rewrites_written_dates_in_their_own_style():
+    from datetime import date
+
+    shift = TimeShift(dates={date(2026, 5, 7): date(2026, 11, 21), date(2026, 5, 1): date(2026, 11, 15)})
+    assert shift.text("Placed 2026-05-07, shipped May 7th, 2026; due 1 May.") == \
+        "Placed 2026-11-21, shipped November 21st, 2026; due 15 November."
+    assert shift.text("Since Mar 3 and on 2026-05-08") == "Since Mar 3 and on 2026-05-08"  # not a recorded date
+
+
+# ---- what the replay cannot reproduce --------------------------------------------------------------------
+
+
+def test_an_earlier_conversations_change_is_reported_and_the_check_fails(tmp_path, capsys):
+    db, _ = cancel_conversation(tmp_path)  # W1001 is cancelled by this first conversation
+    agent = SupportAgent(db, model=ScriptedModel([
+        [VERIFY_JANE, {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "wrong size"}}],
+        "W1001 is already cancelled."]), clock=lambda: NOW + timedelta(minutes=5))
+    session = agent.session()
+    session.send("I'm jane.doe@example.com, zip 94107. Cancel W1001, wrong size.")
+    agent.store.close()
+
+    out = tmp_path / "second.yaml"
+    code, _, err = export_cli(capsys, session.id, "--db", str(db), "--out", str(out))
+    assert code == 1 and "Replay check failed" in err
+    assert "confirmed in earlier conversations" in err and "store.patches" in err
+    text = out.read_text()
+    assert "# Replay check: FAILED" in text
+    load_file(out)  # still a valid scenario file, for the developer to fix
+
+
+# ---- listing and the command line ------------------------------------------------------------------------
+
+
+def test_list_shows_recent_conversations(tmp_path, capsys):
+    db, conversation = cancel_conversation(tmp_path)
+    code, out, _ = export_cli(capsys, "--list", "--db", str(db))
+    assert code == 0
+    assert conversation in out and "jane.doe@example.com" in out and "Where is W1003?" in out
+    assert "2026-11-23T18:00:00Z" in out
+
+
+def test_list_without_conversations(tmp_path, capsys):
+    code, _, err = export_cli(capsys, "--list", "--db", str(demo_db(tmp_path)))
+    assert code == 0 and "No conversations" in err
+
+
+def test_usage_errors(tmp_path, capsys):
+    db, conversation = cancel_conversation(tmp_path)
+    assert export_cli(capsys, "--db", str(db))[0] == 2  # no id
+    code, _, err = export_cli(capsys, "s_nope", "--db", str(db))
+    assert code == 2 and "not a conversation" in err
+    code, _, err = export_cli(capsys, conversation, "--db", str(tmp_path / "missing.db"))
+    assert code == 2 and not (tmp_path / "missing.db").exists()
+    code, _, err = export_cli(capsys, conversation, "--db", str(db), "--id", "Not An Id")
+    assert code == 2 and "scenario id" in err
+
+
+def test_out_is_never_overwritten_silently_and_append_adds(tmp_path, capsys):
+    db, conversation = cancel_conversation(tmp_path)
+    out = tmp_path / "regressions.yaml"
+    assert export_cli(capsys, conversation, "--db", str(db), "--out", str(out), "--id", "first")[0] == 0
+    code, _, err = export_cli(capsys, conversation, "--db", str(db), "--out", str(out), "--id", "second")
+    assert code == 2 and "--append" in err
+    assert export_cli(capsys, conversation, "--db", str(db), "--out", str(out), "--id", "first", "--append")[0] == 2
+    assert export_cli(capsys, conversation, "--db", str(db), "--out", str(out), "--id", "second", "--append")[0] == 0
+    scenarios, _, failures = replayed(out)
+    assert [s.id for s in scenarios] == ["first", "second"] and failures == []
+    assert export_cli(capsys, conversation, "--db", str(db), "--out", str(out), "--id", "third", "--force")[0] == 0
+    assert [s.id for s in load_file(out)] == ["third"]
