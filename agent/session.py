@@ -19,6 +19,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator
 
 from agent import replies
+from agent.credentials import credentials_in
 from agent.events import Event, PendingAction, Reply, activity_label
 from agent.guard import check_reply, order_ids
 from agent.models.base import ModelReply, ToolCall
@@ -193,6 +194,20 @@ class Session:
         searched = False
         covered: set[str] = set()  # order ids the tool calls of this turn were about
         note: str | None = None
+        creds = credentials_in(user_text) if self.customer_id is None else None
+        if creds is not None:
+            # Identity is bound by code: login details in the message are checked before the model's
+            # first step, which then sees the verified customer's tools.
+            call = ToolCall(id=f"verify_{secrets.token_hex(4)}", name="verify_customer", arguments=creds)
+            self._add_message("assistant", None, tool_calls=[_openai_call(call)])
+            result = self._execute_or_preview(call.name, call.arguments, emit, call_id=call.id)
+            tool_messages.append(result.message)
+            if result.status != "ok":  # the denial (wrong details, locked) names the rule: say it
+                return self._say(result.message, emit)
+            name = result.data.get("name", "")
+            if _only_credentials(user_text, name) and self._first_message():
+                return self._say(replies.verified(name), emit)
+        looked_up = len(tool_messages)  # results before this count are the verification's
         while step < max_steps:
             reply_only = step == max_steps - 1
             model_reply = self._call_model(reply_only=reply_only, stream_to=None, extra_note=note)
@@ -200,8 +215,8 @@ class Session:
             step += 1
             if model_reply is None:
                 return self._say(replies.MODEL_FAILURE, emit, error=True)
-            calls = model_reply.tool_calls[:MAX_ACTIONS] if not reply_only else []
-            if calls and not searched and not tool_messages and _misrouted_question(user_text, calls):
+            calls = _distinct(model_reply.tool_calls)[:MAX_ACTIONS] if not reply_only else []
+            if calls and not searched and len(tool_messages) == looked_up and _misrouted_question(user_text, calls):
                 # A help question the model answered with lookups of orders the customer did not
                 # mention: route it to the help center instead.
                 searched = True
@@ -241,7 +256,7 @@ class Session:
                     return self._say(replies.verified(outcome["verified"]), emit)
                 continue
             text = (model_reply.text or "").strip()
-            if (not searched and not tool_messages and _QUESTION.search(user_text)
+            if (not searched and len(tool_messages) == looked_up and _QUESTION.search(user_text)
                     and not order_ids(user_text)):
                 # A question answered without looking anything up: route it to the help center.
                 searched = True
@@ -253,10 +268,11 @@ class Session:
         pending = self.pending_action
         if asked_for_pending and pending is not None:
             question = replies.confirmation_question(pending.summary)
-            if len(tool_messages) > 1:  # reads ran too: let the model relay them first
+            if len(tool_messages) - looked_up > 1:  # reads ran too: let the model relay them first
                 intro = self._final_reply(tool_messages, emit, persist=False)
                 return self._say(f"{intro}\n\n{question}", emit, delta=f"\n\n{question}")
-            return self._say(question, emit)
+            done = [m for m in tool_messages[:looked_up] if m.startswith("Verified:")]
+            return self._say(" ".join(done + [question]), emit)
         return self._final_reply(tool_messages, emit)
 
     def _final_reply(self, tool_messages: list[str], emit: Emit, *, persist: bool = True) -> str:
@@ -657,6 +673,18 @@ def _only_credentials(user_text: str, name: str) -> bool:
     names = {w.lower() for w in name.split()}
     rest = [w for w in _FILLER.sub(" ", user_text).split() if w.lower() not in names]
     return len(rest) <= 1 and not _QUESTION.search(user_text)
+
+
+def _distinct(calls: list[ToolCall]) -> list[ToolCall]:
+    """A step's calls without repeats (a small model sends the same call two or three times)."""
+    seen: set[str] = set()
+    out = []
+    for call in calls:
+        key = f"{call.name}:{json.dumps(call.arguments, sort_keys=True, default=str)}"
+        if key not in seen:
+            seen.add(key)
+            out.append(call)
+    return out
 
 
 def _is_help_question(user_text: str) -> bool:

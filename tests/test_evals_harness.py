@@ -49,8 +49,7 @@ CANCEL_W1001 = """
     turns:
       - say: "jane.doe@example.com, 94107. Cancel W1001, I ordered it by mistake."
         replay:
-          - {JANE}, {{tool: cancel_order, args: {{order_id: W1001, reason: mistake}}}}]
-          - "Ok."
+          - calls: [{{tool: cancel_order, args: {{order_id: W1001, reason: mistake}}}}]
       - say: "yes"
       {EXTRA}
   expect:
@@ -482,10 +481,8 @@ def test_simulated_customer_plays_until_the_stop_signal(tmp_path):
             - {table: variants, where: {id: V0132}, set: {stock: {delta: 2}}}
           added: [{table: refunds, match: {order_id: W1001}}]
     """)
-    agent_model = ScriptedModel([
-        [{"tool": "verify_customer", "arguments": {"email": "jane.doe@example.com", "zip_code": "94107"}},
-         {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "mistake"}}],
-        "You're verified.",
+    agent_model = ScriptedModel([  # the runtime verifies the email + zip itself
+        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "mistake"}}],
     ])
     user_model = ScriptedModel(["Customer: \"jane.doe@example.com, 94107, cancel W1001 please, mistake.\"",
                                 "yes", "Thanks! ###DONE###"])
@@ -494,8 +491,8 @@ def test_simulated_customer_plays_until_the_stop_signal(tmp_path):
     assert trial.customer_mode == "simulated" and trial.passed, trial.failures + trial.violations
     assert [t.customer for t in trial.turns] == ["jane.doe@example.com, 94107, cancel W1001 please, mistake.", "yes"]
     # a live run records the model's steps in the replay format
-    assert [c["tool"] for c in trial.turns[0].steps[0]["calls"]] == ["verify_customer", "cancel_order"]
-    assert trial.turns[0].steps[1] == {"reply": "You're verified.", "reply_only": True}
+    assert trial.turns[0].steps == [{"calls": [{"tool": "cancel_order",
+                                                "args": {"order_id": "W1001", "reason": "mistake"}}]}]
     first = user_model.requests[0]
     assert first.reply_only and first.tools == []
     assert "Jane Doe, brief." in first.messages[0]["content"] and "###DONE###" in first.messages[0]["content"]

@@ -149,14 +149,16 @@ def test_another_customers_order_answers_like_a_missing_one(tmp_path):
 def test_verification_locks_after_repeated_failures(tmp_path):
     agent, model = make_agent(tmp_path)
     session = agent.session()
-    bad = {"tool": "verify_customer", "arguments": {"email": "jane.doe@example.com", "zip_code": "00000"}}
     for _ in range(3):
-        model.add(bad, "Those details don't match.")
-        session.send("I'm jane.doe@example.com, zip 00000")
+        reply = session.send("I'm jane.doe@example.com, zip 00000")
+        assert tool_events(reply)[0]["status"] == "denied"
     assert session.customer_id is None
+    locked = session.send("try again: jane.doe@example.com 94107")
+    assert session.customer_id is None and "locked" in locked.text
+    assert tool_events(locked)[0]["rule"] == "identity.max_failed_attempts"
     model.add("Verification is locked; I can hand you to a human.")
-    session.send("try again: jane.doe@example.com 94107")
-    assert "verify_customer" not in model.requests[-1].allowed
+    session.send("what now?")
+    assert "verify_customer" not in model.requests[0].allowed  # the first model request of the chat
 
 
 def test_resume_after_the_agent_is_discarded(tmp_path):

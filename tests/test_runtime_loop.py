@@ -249,10 +249,19 @@ def test_invented_login_next_to_real_work_is_dropped_silently(tmp_path):
     assert "email address" not in reply.text
 
 
-def test_credentials_only_first_message_needs_one_model_step(tmp_path):
-    agent, model = make_agent(tmp_path, [{"tool": "verify_customer", "arguments": {
-        "email": "jane.doe@example.com", "zip_code": "94107"}}])
+def test_credentials_only_first_message_needs_no_model_step(tmp_path):
+    agent, model = make_agent(tmp_path, [])
     reply = agent.session().send("Hi, I'm Jane Doe: jane.doe@example.com, zip 94107.")
+    assert reply.text == "Thanks Jane, you're verified. How can I help?"
+    assert model.requests == []
+
+
+def test_credentials_the_code_cannot_read_are_left_to_the_model(tmp_path):
+    agent, model = make_agent(tmp_path, [{"tool": "verify_customer", "arguments": {
+        "email": "jane.doe@example.com", "order_id": "W1001"}}])
+    session = agent.session()
+    reply = session.send("Hi, I'm Jane Doe: jane.doe@example.com, W1001.")
+    assert session.customer_id == "C0001"
     assert reply.text == "Thanks Jane, you're verified. How can I help?"
     assert len(model.requests) == 1
 

@@ -39,7 +39,8 @@ def test_native_tool_calls_flow_through_the_gates(tmp_path):
     agent = SupportAgent(demo_db(tmp_path), model=model, clock=lambda: NOW)
     assert "Answer with JSON only" not in agent.prefix  # tools mode gets the tools-mode rules
     session = agent.session()
-    session.send("I'm jane.doe@example.com, zip 94107")
+    session.send("hello, I need help with an order")
+    session.send("I'm jane.doe@example.com, zip 94107")  # the runtime verifies these itself
     assert session.customer_id == "C0001"
     first_tools = {t["function"]["name"] for t in requests[0]["tools"]}
     assert "cancel_order" not in first_tools and "verify_customer" in first_tools
