@@ -14,7 +14,7 @@ from agent.models import load_model
 from agent.models.openai_compat import OpenAIModel, function_tools
 from agent.prompt import TOOLS_MODE_ARGUMENTS, TOOLS_MODE_SUMMARIES, state_block, system_prompt, tool_line
 from agent.support_agent import SupportAgent
-from qwen_tokens import QwenTokenizer
+from qwen_tokens import count_tokens, load_tokenizer
 from tools.registry import all_tools
 from tools.store import Store
 
@@ -26,9 +26,10 @@ NOT_VERIFIED = state_block(customer_name=None, locked=False, pending_summary=Non
 @pytest.fixture(scope="module")
 def count():
     try:
-        return QwenTokenizer.load().count
+        load_tokenizer()
     except LookupError as exc:
         pytest.skip(f"no Qwen2.5 GGUF to count tokens with: {exc}")
+    return count_tokens
 
 
 def _agent(tmp_path: Path, model) -> SupportAgent:
