@@ -96,3 +96,22 @@ def check_reply(reply: str, evidence: str, performed: set[str], *, today: date |
         if tools and not performed.intersection(tools):
             problems.append(f"the reply says '{match.group(0)}' but no such action was performed")
     return problems
+
+
+_STOP = {"that", "this", "with", "from", "have", "been", "only", "your", "their", "which", "within",
+         "after", "before", "while", "order", "orders", "there", "they", "will", "would", "could", "should",
+         "were", "when", "what", "than", "them", "then", "into", "over", "also", "just", "more", "once"}
+
+
+def _content_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9][a-z0-9.$-]*[a-z0-9]|[0-9]", text.lower())
+    return {w for w in words if (len(w) >= 4 and w not in _STOP) or any(c.isdigit() for c in w)}
+
+
+def relays(reply: str, message: str, share: float = 0.4) -> bool:
+    """Whether a reply passes on a tool's denial: at least `share` of the denial's content words
+    (its ids, dates, amounts and rule words) appear in the reply."""
+    wanted = _content_words(message)
+    if not wanted:
+        return True
+    return len(wanted & _content_words(reply)) / len(wanted) >= share

@@ -3,6 +3,7 @@ the customer's messages or an earlier tool result. Otherwise the runtime asks in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.guard import order_ids
@@ -14,6 +15,25 @@ QUESTIONS = {
     "email": "What is the email address on your account?",
     "zip_code": "What is the zip code of your account's address?",
 }
+CONDITION_QUESTION = ("What condition is the item in: unopened, opened or used, defective (it doesn't work "
+                      "or arrived damaged), or not the item you ordered?")
+
+# Conditions that waive fees are the customer's claim to make, never the model's guess.
+_CLAIMS = {
+    "defective": re.compile(
+        r"defect|broke|damag|faulty|crack|torn|ripp|tear|malfunction|leak|dead\b|stopp?ed working|"
+        r"(doesn't|does not|don't|do not|won't|will not|isn't|is not|not) (work|turn on|charge|fit together)|"
+        r"not working|falling apart|fell apart|scratch|dent|stain|hole|missing part", re.I),
+    "wrong_item": re.compile(
+        r"wrong|not what i (ordered|bought)|different (item|product|one)|sent me|mix-?up|mixed up|"
+        r"instead of|isn't what|is not what|never ordered|didn't order|did not order", re.I),
+}
+
+
+def unclaimed_condition(arguments: dict[str, Any], customer_text: str) -> bool:
+    """True when a call says the item is defective or the wrong item but the customer never said so."""
+    claim = _CLAIMS.get(str(arguments.get("condition") or ""))
+    return claim is not None and not claim.search(customer_text)
 
 
 def unsourced_argument(arguments: dict[str, Any], evidence: str) -> str | None:

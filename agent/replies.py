@@ -53,3 +53,9 @@ def safe_answer(tool_messages: list[str]) -> str:
     if not said:
         return NO_ANSWER
     return "Here is what I found: " + " ".join(said)
+
+
+def relay(denials: list[str], reads: list[str]) -> str:
+    """The tools' own words when the model's reply left out a denial: the denials (each names its
+    rule) first, then what the reads found."""
+    return " ".join([*denials, *reads]) or NO_ANSWER

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator
 from agent import replies
 from agent.credentials import credentials_in
 from agent.events import Event, PendingAction, Reply, activity_label
-from agent.guard import check_reply, order_ids
+from agent.guard import check_reply, order_ids, relays
 from agent.models.base import ModelReply, ToolCall
 from agent.persistence import dumps, redact
 from agent.prompt import state_block, system_prompt
-from agent.provenance import QUESTIONS, unsourced_argument
+from agent.provenance import CONDITION_QUESTION, QUESTIONS, unclaimed_condition, unsourced_argument
 from tools.context import ToolContext
 from tools.registry import get_tool, run_tool
 from tools.results import ToolResult
@@ -62,6 +62,8 @@ class Session:
         self.agenda: list[dict[str, Any]] = json.loads(row["agenda"] or "[]")
         last = agent.store.one("SELECT max(turn) AS t FROM messages WHERE conversation_id = ?", (session_id,))
         self.turn = (last or {}).get("t") or 0
+        self._denied: dict[str, str] = {}  # tool -> its denial this turn, until a later call of it succeeds
+        self._reads: list[str] = []  # what this turn's reads found (not the login)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -168,6 +170,8 @@ class Session:
 
     def _turn(self, text: str, emit: Emit) -> str:
         self.turn += 1
+        self._denied = {}
+        self._reads = []
         text = (text or "").strip()
         if not text:
             return self._say(replies.EMPTY_MESSAGE, emit)
@@ -311,6 +315,16 @@ class Session:
                 text = replies.safe_answer(tool_messages)
                 self._audit("reply_guard", {"reply": text}, phase="guard", status="replaced")
                 streamed = False
+        missed = [m for m in self._denied.values() if not relays(text, m)]
+        if missed:
+            # Every denial names its rule to the customer: a reply that left one out (or talked
+            # around it) is replaced by the tools' own words.
+            self._audit("reply_guard", {"reply": text}, phase="guard", status="replaced",
+                        message="did not pass on: " + " / ".join(missed))
+            if streamed:
+                emit(Event(type="text_reset"))
+            text = replies.relay(list(self._denied.values()), self._reads)
+            streamed = False
         if not persist:  # the caller persists; the text is on screen either way
             if not streamed:
                 emit(Event(type="text_delta", data={"text": text}))
@@ -345,12 +359,17 @@ class Session:
                 continue
             if tool is not None and isinstance(args, dict):
                 missing = unsourced_argument(args, self._evidence(include_policy=False))
+                if not missing and unclaimed_condition(args, self._evidence(include_policy=False, roles=("user",))):
+                    if call.name == "check_refund_eligibility":  # optional: show every condition instead
+                        args = {k: v for k, v in args.items() if k != "condition"}
+                    else:
+                        missing = "condition"
                 if missing:
                     result = ToolResult(status="error", tool=call.name,
                                         message=f"Not called: the customer never gave this {missing}; "
                                                 f"asked them for it.")
                     self._tool_result(call, result, emit, phase="blocked")
-                    questions.append((call.name, QUESTIONS[missing]))
+                    questions.append((call.name, QUESTIONS.get(missing, CONDITION_QUESTION)))
                     continue
             if tool is not None and tool.is_write and pending_made:
                 self.agenda.append({"tool": call.name, "arguments": args})
@@ -406,6 +425,12 @@ class Session:
         self._tool_result_message(call_id, result)
         self._audit(name, args, phase=phase, result=result)
         emit(Event(type="tool_result", data=_result_event(name, result)))
+        if result.status == "denied" and name != "verify_customer":
+            self._denied[name] = result.message
+        elif result.status == "ok":
+            self._denied.pop(name, None)
+            if phase == "read" and name != "verify_customer":
+                self._reads.append(result.message)
         return result
 
     def _tool_result(self, call: ToolCall, result: ToolResult, emit: Emit, *, phase: str) -> None:
@@ -425,6 +450,7 @@ class Session:
     def _resolve_api(self, action_id: str, confirm: bool, on_event: Emit | None) -> Reply:
         events, emit = _collector(on_event)
         with self._lock:
+            self._denied, self._reads = {}, []
             row = self.agent.store.one("SELECT * FROM pending_actions WHERE id = ? AND conversation_id = ?",
                                        (action_id, self.id))
             if row is None:

@@ -3,7 +3,7 @@
 import pytest
 
 from agent.credentials import credentials_in
-from tests.agent_harness import make_agent, tool_events
+from agent_harness import make_agent, tool_events
 
 
 @pytest.mark.parametrize("text, expected", [

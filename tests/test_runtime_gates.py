@@ -192,3 +192,29 @@ def test_card_numbers_never_reach_the_transcript_or_log(tmp_path):
     session.send("my card is 4242 4242 4242 4242, charge it")
     dump = str(agent.store.all("SELECT * FROM messages")) + str(agent.store.all("SELECT * FROM audit_log"))
     assert "4242 4242 4242 4242" not in dump and "[card ending 4242]" in dump
+
+
+def test_a_fee_waiving_condition_the_customer_never_claimed_is_asked_for(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "start_return", "arguments": {"order_id": "W1002", "reason": "don't like them",
+                                                     "condition": "defective"}})
+    reply = session.send("I used the W1002 headphones a bit and don't like them. Return them.")
+    assert reply.pending_action is None
+    assert tool_events(reply)[-1]["status"] == "error" and "condition" in tool_events(reply)[-1]["message"]
+    assert "What condition is the item in" in reply.text
+    # the customer's own claim lets the same call through
+    model.add({"tool": "start_return", "arguments": {"order_id": "W1002", "reason": "stopped working",
+                                                     "condition": "defective"}})
+    claimed = session.send("Actually the left side stopped working.")
+    assert claimed.pending_action is not None and "defective" in claimed.pending_action.summary
+
+
+def test_an_unclaimed_condition_in_an_eligibility_check_is_dropped(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "check_refund_eligibility", "arguments": {"order_id": "W1002", "condition": "defective"}},
+              "Here are your options.")
+    session.send("How much would I get back for W1002 if I return it?")
+    call = agent.store.one("SELECT arguments FROM audit_log WHERE tool = 'check_refund_eligibility'")
+    assert "condition" not in call["arguments"]
