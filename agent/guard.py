@@ -108,7 +108,7 @@ def _content_words(text: str) -> set[str]:
     return {w for w in words if (len(w) >= 4 and w not in _STOP) or any(c.isdigit() for c in w)}
 
 
-def relays(reply: str, message: str, share: float = 0.4) -> bool:
+def relays(reply: str, message: str, share: float = 0.5) -> bool:
     """Whether a reply passes on a tool's denial: at least `share` of the denial's content words
     (its ids, dates, amounts and rule words) appear in the reply."""
     wanted = _content_words(message)

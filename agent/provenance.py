@@ -1,5 +1,6 @@
-"""Arguments must come from somewhere: an order id, email or zip code in a tool call must appear in
-the customer's messages or an earlier tool result. Otherwise the runtime asks instead of calling."""
+"""Arguments must come from somewhere: an order id, email, zip code, phone number or street address in
+a tool call (nested ones too, like update_account's `address`) must appear in the customer's messages
+or an earlier tool result. Otherwise the runtime asks instead of calling."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ QUESTIONS = {
                 "for example in your confirmation email).",
     "email": "What is the email address on your account?",
     "zip_code": "What is the zip code of your account's address?",
+    "address_line1": "What is the full address: street and number, city, state and zip code?",
+    "city": "What is the full address: street and number, city, state and zip code?",
+    "phone": "What phone number should I use?",
 }
+# street-type words a model may spell out or abbreviate ("St" for "Street")
+_STREET_WORDS = {"st", "street", "ave", "avenue", "rd", "road", "apt", "apartment", "suite", "ste", "unit",
+                 "blvd", "boulevard", "dr", "drive", "ln", "lane", "ct", "court", "pl", "place", "no"}
 CONDITION_QUESTION = ("What condition is the item in: unopened, opened or used, defective (it doesn't work "
                       "or arrived damaged), or not the item you ordered?")
 
@@ -40,12 +47,30 @@ def unsourced_argument(arguments: dict[str, Any], evidence: str) -> str | None:
     """The name of the first argument whose value nobody gave, or None when all are sourced."""
     lowered = evidence.lower()
     known_orders = order_ids(evidence)
-    for name, value in arguments.items():
+    words = set(re.findall(r"[a-z0-9]+", lowered))
+    phone_digits = re.sub(r"[\s().+-]", "", evidence)
+    for name, value in _flat(arguments):
         if value in (None, "") or name not in QUESTIONS:
             continue
+        text = str(value).strip().lower()
         if name == "order_id":
             if normalize_order_id(str(value)) not in known_orders:
                 return name
-        elif str(value).strip().lower() not in lowered:
+        elif name in ("address_line1", "city"):
+            if not set(re.findall(r"[a-z0-9]+", text)) - _STREET_WORDS <= words:
+                return name
+        elif name == "phone":
+            digits = re.sub(r"\D", "", text)
+            if not digits or digits[-7:] not in phone_digits:
+                return name
+        elif text not in lowered:
             return name
     return None
+
+
+def _flat(arguments: dict[str, Any]):
+    for name, value in arguments.items():
+        if isinstance(value, dict):
+            yield from _flat(value)
+        else:
+            yield name, value

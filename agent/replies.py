@@ -42,6 +42,16 @@ REPEATED_FAILURE = ("I'm sorry, I couldn't complete that request: the same step 
                     "I can hand you over to a human agent if you like.")
 
 EMPTY_MESSAGE = "Please type a message."
+GREETING = "Hello! How can I help you today?"
+ASK_LOGIN = ("I can help with that. First I need to verify who you are: what is the email address on your "
+             "account, and its zip code (or one of your order numbers)?")
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))( there| again)?[\s!.,]*$", re.I)
+
+
+def is_greeting(text: str) -> bool:
+    """A message that is only a greeting: it needs an answer, not a model step."""
+    return bool(_GREETING.match(text))
 
 NO_ANSWER = ("I'm sorry, I don't have that information. If you give me an order number I can look it "
              "up, or I can hand you over to a human agent.")

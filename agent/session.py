@@ -42,6 +42,8 @@ _HELP_TOPIC = re.compile(
     r"\b(pay|payment|payments|paypal|credit card|password|account|sign ?up|log ?in|browser|app|promo|"
     r"coupon|discount|privacy|personal data|contact|phone|hours|open|shipping (cost|costs|time|times|fee)|"
     r"international|gift ?card|polic(y|ies)|warranty|size guide)\b", re.I)  # model-facing history budget (a 4k-token local context holds prompt + this)
+_HOURS = re.compile(r"\b(hours|when can i|when are you|when is your|opening|open on|open at)\b", re.I)
+_TRACKING = re.compile(r"\b(track|tracking|lost|hasn't moved|has not moved|not moved|stuck|whereabouts)\b", re.I)
 _QUESTION = re.compile(
     r"\?\s*$|^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|may)\b", re.I)
 
@@ -198,6 +200,8 @@ class Session:
         searched = False
         covered: set[str] = set()  # order ids the tool calls of this turn were about
         note: str | None = None
+        if replies.is_greeting(user_text):
+            return self._say(replies.GREETING, emit)
         creds = credentials_in(user_text) if self.customer_id is None else None
         if creds is not None:
             # Identity is bound by code: login details in the message are checked before the model's
@@ -219,7 +223,8 @@ class Session:
             step += 1
             if model_reply is None:
                 return self._say(replies.MODEL_FAILURE, emit, error=True)
-            calls = _distinct(model_reply.tool_calls)[:MAX_ACTIONS] if not reply_only else []
+            calls = _distinct([_upgraded(c, user_text) for c in model_reply.tool_calls])[:MAX_ACTIONS] \
+                if not reply_only else []
             if calls and not searched and len(tool_messages) == looked_up and _misrouted_question(user_text, calls):
                 # A help question the model answered with lookups of orders the customer did not
                 # mention: route it to the help center instead.
@@ -230,7 +235,10 @@ class Session:
                 covered |= {str(c.arguments.get("order_id", "")).upper().lstrip("#") for c in calls
                             if isinstance(c.arguments, dict)}
                 outcome = self._run_calls(calls, tool_messages, failures, emit)
-                if outcome.get("only_questions") and not searched and _is_help_question(user_text):
+                login_only = self.customer_id is None and all(c.name == "verify_customer" for c in calls)
+                if outcome.get("only_questions") and not searched and (
+                        _is_help_question(user_text)
+                        or (login_only and _QUESTION.search(user_text) and not order_ids(user_text))):
                     # Invented details for a general question: answer it from the help center.
                     searched = True
                     self._route_to_help(user_text, tool_messages, emit)
@@ -369,7 +377,8 @@ class Session:
                                         message=f"Not called: the customer never gave this {missing}; "
                                                 f"asked them for it.")
                     self._tool_result(call, result, emit, phase="blocked")
-                    questions.append((call.name, QUESTIONS.get(missing, CONDITION_QUESTION)))
+                    questions.append((call.name, replies.ASK_LOGIN if call.name == "verify_customer"
+                                      else QUESTIONS.get(missing, CONDITION_QUESTION)))
                     continue
             if tool is not None and tool.is_write and pending_made:
                 self.agenda.append({"tool": call.name, "arguments": args})
@@ -719,11 +728,24 @@ def _is_help_question(user_text: str) -> bool:
 
 
 def _misrouted_question(user_text: str, calls: list[ToolCall]) -> bool:
-    """A help question the model answered by reading some order instead of searching."""
+    """A help question the model answered by reading some order, or by escalating when the customer
+    only asked when people are available, instead of searching."""
     if not _is_help_question(user_text):
         return False
-    return all(c.name in ("get_order", "track_shipment", "check_refund_eligibility", "list_orders")
-               for c in calls)
+    reads = ("get_order", "track_shipment", "check_refund_eligibility", "list_orders")
+    if _HOURS.search(user_text):
+        reads += ("escalate_to_human",)
+    return all(c.name in reads for c in calls)
+
+
+def _upgraded(call: ToolCall, user_text: str) -> ToolCall:
+    """get_order for a message about tracking is track_shipment (same argument, also a read; it
+    answers "not shipped yet" too): a small model confuses the two."""
+    if (call.name == "get_order" and _TRACKING.search(user_text) and isinstance(call.arguments, dict)
+            and call.arguments.get("order_id")):
+        return ToolCall(id=call.id, name="track_shipment",
+                        arguments={"order_id": call.arguments.get("order_id")})
+    return call
 
 
 def _for_model(value: Any, depth: int = 0) -> Any:

@@ -61,7 +61,7 @@ CANCEL_W1001 = """
       added:
         - {{table: refunds, match: {{order_id: W1001, amount_cents: 11623, method: original}}}}
 """
-EXTRA_PHONE = """- say: "Thanks."
+EXTRA_PHONE = """- say: "Thanks. My number is +1 415 555 0000 by the way."
         replay:
           - {call: update_account, args: {field: phone, phone: "+1 415 555 0000"}}
       - say: "yes"
@@ -131,11 +131,11 @@ def test_a_crash_is_that_trials_failure_and_the_run_goes_on(tmp_path):
       description: the patch matches no row, so the trial cannot start
       tags: [kind:happy]
       store: {patches: [{update: orders, where: {id: W9999}, set: {status: pending}}]}
-      customer: {turns: ["hi"]}
+      customer: {turns: ["I need some help"]}
     - id: fine
       description: runs after the crash
       tags: [kind:chit-chat]
-      customer: {turns: [{say: "hello!", replay: ["Hello!"]}]}
+      customer: {turns: [{say: "I need some help", replay: ["Hello!"]}]}
     """)
     result = run_suite(load_scenarios([path]))
     crashed, fine = result.results
@@ -435,7 +435,7 @@ def test_cli_exit_codes_and_reports(tmp_path, capsys):
     - id: hello
       description: a greeting
       tags: [kind:chit-chat, demo]
-      customer: {turns: [{say: "Hello!", replay: ["Hello! How can I help?"]}]}
+      customer: {turns: [{say: "I need some help", replay: ["Hello! How can I help?"]}]}
       expect: {replies: [{contains: help}]}
     """, "good.yaml")
     bad = write(tmp_path, CANCEL_W1001.format(JANE=JANE, EXTRA=EXTRA_PHONE), "bad.yaml")
@@ -526,7 +526,7 @@ def test_cli_live_mode_exits_0_unless_strict(tmp_path):
     - id: hello
       description: a greeting
       tags: [kind:chit-chat]
-      customer: {turns: [{say: "Hello!", replay: ["Hello!"]}]}
+      customer: {turns: [{say: "I need some help", replay: ["Hello!"]}]}
       expect: {replies: [{contains: Hello}]}
     """)
     out_json = tmp_path / "live.json"
@@ -572,7 +572,7 @@ def test_a_simulated_customer_that_copies_the_agent_ends_the_chat(tmp_path):
         simulated: {persona: p, goal: g}
     """)
     result = run_suite(load_scenarios([path]), model=ScriptedModel(["How can I help you today?"]),
-                       user_model=ScriptedModel(["Hello!", "How can I help you today?"]))
+                       user_model=ScriptedModel(["I need some help", "How can I help you today?"]))
     (trial,) = result.results
     assert len(trial.turns) == 1 and trial.passed
     assert trial.notes == ["the simulated customer copied the agent's reply after turn 1; the conversation ended there"]
@@ -611,7 +611,7 @@ def test_cli_resume_keeps_finished_trials(tmp_path, capsys):
     - id: first
       description: d
       tags: [kind:chit-chat]
-      customer: {turns: ["Hello!"]}
+      customer: {turns: ["I need some help"]}
     - id: second
       description: d
       tags: [kind:chit-chat]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.credentials import credentials_in
+from agent.replies import is_greeting
 from evals.runner import TrialResult, TrialRunner, build_template, run_suite
 from evals.scenario import KINDS, Scenario, load_scenarios
 from tools.policy import Policy, load_policy
@@ -56,8 +57,8 @@ def test_suite_size_and_subsets():
     kinds = {t.split(":", 1)[1] for s in SCENARIOS for t in s.tags if t.startswith("kind:")}
     assert kinds >= set(KINDS)
     for s in SCENARIOS:  # a scenario without replay steps is one the runtime handles with no model step:
-        if not s.has_replay:  # every message is a login (right or wrong) the code verifies itself
-            assert all(credentials_in(t.say) for t in s.customer.turns if t.say), s.id
+        if not s.has_replay:  # every message is a login the code verifies itself, or a greeting
+            assert all(credentials_in(t.say) or is_greeting(t.say) for t in s.customer.turns if t.say), s.id
 
 
 def test_every_tool_has_an_allowed_and_a_denied_case(replayed):

@@ -28,8 +28,8 @@ def _status(agent, order_id):
 
 
 def test_only_identity_free_tools_are_offered_before_verification(tmp_path):
-    agent, model = make_agent(tmp_path, ["Hello! How can I help?"])
-    agent.session().send("hello there")
+    agent, model = make_agent(tmp_path, ["Sure, what would you like to know?"])
+    agent.session().send("I have a question")
     allowed = set(model.requests[0].allowed)
     assert "verify_customer" in allowed and "search_help_center" in allowed and "escalate_to_human" in allowed
     needing_identity = {t.name for t in all_tools() if t.requires_identity}

@@ -307,15 +307,15 @@ def test_rate_limit_per_session_is_429_with_retry_after(setup):
     model.add("One.", "Two.", "Three.")
     with TestClient(create_app(agent, rate_limit="2/minute")) as client:
         sid, h = new_session(client)
-        say(client, sid, h, "hello")
-        say(client, sid, h, "hello again")
+        say(client, sid, h, "I need some help")
+        say(client, sid, h, "one more thing")
         r = client.post(f"/api/sessions/{sid}/messages", json={"text": "and again"}, headers=h)
         assert_error(r, 429, "rate_limited")
         assert 1 <= int(r.headers["retry-after"]) <= 60
         assert model.position == 2
         # another session has its own budget
         other, h2 = new_session(client)
-        assert say(client, other, h2, "hi")[-1][0] == "turn_done"
+        assert say(client, other, h2, "I need some help")[-1][0] == "turn_done"
 
 
 def test_session_creation_is_rate_limited_per_client(setup):
@@ -341,7 +341,7 @@ async def test_a_second_turn_while_one_is_running_is_409(setup):
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         r = await client.post("/api/sessions")
         sid, h = r.json()["session_id"], {"Authorization": f"Bearer {r.json()['token']}"}
-        first = asyncio.create_task(client.post(f"/api/sessions/{sid}/messages", json={"text": "hi"}, headers=h))
+        first = asyncio.create_task(client.post(f"/api/sessions/{sid}/messages", json={"text": "I need some help"}, headers=h))
         for _ in range(200):
             if entered.is_set():
                 break
@@ -364,10 +364,10 @@ def test_model_failure_is_an_error_event_and_the_session_goes_on(setup, client):
     _, model = setup
     sid, h = new_session(client)
     model.add(ModelError("backend down"))
-    events = say(client, sid, h, "hello")
+    events = say(client, sid, h, "I need some help")
     assert [k for k, _ in events][0] == "error" and events[-1][0] == "turn_done"
     model.add("Back again.")
-    assert say(client, sid, h, "hello again")[-1][1]["text"] == "Back again."
+    assert say(client, sid, h, "one more thing")[-1][1]["text"] == "Back again."
 
 
 def test_a_crash_inside_a_turn_becomes_a_calm_error_event(setup, client, monkeypatch):
@@ -380,11 +380,11 @@ def test_a_crash_inside_a_turn_becomes_a_calm_error_event(setup, client, monkeyp
         raise RuntimeError("/var/secret/path exploded")
 
     monkeypatch.setattr(Session, "_model_loop", boom)
-    events = say(client, sid, h, "hello")
+    events = say(client, sid, h, "I need some help")
     assert events == [("error", {"message": TURN_FAILED, "code": "turn_failed"})]
     monkeypatch.undo()
     model.add("All good now.")
-    assert say(client, sid, h, "hello again")[-1][1]["text"] == "All good now."  # not stuck as busy
+    assert say(client, sid, h, "one more thing")[-1][1]["text"] == "All good now."  # not stuck as busy
 
 
 # ---- CORS -------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_harness import VERIFY_JANE, make_agent
+from agent_harness import make_agent
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
@@ -87,8 +87,7 @@ def test_chat_verify_track_cancel_and_confirm_in_chromium(server, browser, shots
     from playwright.sync_api import expect
 
     base, agent, model = server
-    model.add(VERIFY_JANE,
-              {"tool": "track_shipment", "arguments": {"order_id": "W1003"}}, _slow(TRACK_REPLY, 1.5),
+    model.add({"tool": "track_shipment", "arguments": {"order_id": "W1003"}}, _slow(TRACK_REPLY, 1.5),
               {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "ordered by mistake"}})
     errors: list[str] = []
     page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -175,7 +174,7 @@ def test_widget_fits_a_phone_and_shows_errors_calmly(server, browser, shots):
     assert box["x"] >= 0 and box["width"] <= 360 and box["x"] + box["width"] <= 360
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways ({width}px)"
-    page.get_by_role("textbox", name="Your message").fill("hello there")
+    page.get_by_role("textbox", name="Your message").fill("I need some help")
     page.get_by_role("button", name="Send message").click()
     expect(page.get_by_role("log")).to_contain_text("Hello! How can I help?")
 
@@ -194,7 +193,7 @@ def test_widget_recovers_calmly_from_network_failures(server, browser, shots):
     from playwright.sync_api import expect
 
     base, agent, model = server
-    model.add(VERIFY_JANE, "Happy to help with that.")
+    model.add("Happy to help with that.")
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     calls = {"n": 0}
 

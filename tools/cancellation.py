@@ -27,8 +27,9 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
     if order["status"] not in rules.allowed_statuses:
         alternatives = (["start a return after delivery"] if order["status"] in
                         ("shipped", "out_for_delivery", "delivered") else [])
+        already = "already " if order["status"] == "cancelled" else ""
         return denied("cancellation.allowed_statuses",
-                      f"Order {order['id']} is {order['status'].replace('_', ' ')}; orders can only be "
+                      f"Order {order['id']} is {already}{order['status'].replace('_', ' ')}; orders can only be "
                       f"cancelled while {' or '.join(rules.allowed_statuses)}.",
                       facts={"order_id": order["id"], "status": order["status"]},
                       alternatives=alternatives)
