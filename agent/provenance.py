@@ -43,6 +43,20 @@ def unclaimed_condition(arguments: dict[str, Any], customer_text: str) -> bool:
     return claim is not None and not claim.search(customer_text)
 
 
+_UNOPENED = re.compile(r"\bunopened\b|\bsealed\b|(never|not|haven't|have not|didn't|did not) (been )?opened|"
+                       r"still in (the |its |their )?(box|packaging|wrapper)", re.I)
+_OPENED = re.compile(r"\bopened\b|\bused\b|\bworn\b|\bwore\b|tried (it|them) on", re.I)
+
+
+def stated_condition(customer_text: str) -> str | None:
+    """"unopened" or "opened" when that is what the customer said about the item (and not both)."""
+    unopened = bool(_UNOPENED.search(customer_text))
+    opened = bool(_OPENED.search(_UNOPENED.sub(" ", customer_text)))
+    if unopened != opened:
+        return "unopened" if unopened else "opened"
+    return None
+
+
 def unsourced_argument(arguments: dict[str, Any], evidence: str) -> str | None:
     """The name of the first argument whose value nobody gave, or None when all are sourced."""
     lowered = evidence.lower()

@@ -25,7 +25,8 @@ from agent.guard import check_reply, order_ids, relays
 from agent.models.base import ModelReply, ToolCall
 from agent.persistence import dumps, redact
 from agent.prompt import state_block, system_prompt
-from agent.provenance import CONDITION_QUESTION, QUESTIONS, unclaimed_condition, unsourced_argument
+from agent.provenance import (CONDITION_QUESTION, QUESTIONS, stated_condition, unclaimed_condition,
+                              unsourced_argument)
 from tools.context import ToolContext
 from tools.registry import get_tool, run_tool
 from tools.results import ToolResult
@@ -246,6 +247,8 @@ class Session:
                 if outcome.get("question"):
                     # Only the verification result is worth repeating; other tool messages are internal.
                     done = [m for m in tool_messages if m and m.startswith("Verified:")]
+                    if self._denied:  # a denial comes first, and the model's improvised next step waits
+                        return self._say(" ".join(done + list(self._denied.values())), emit)
                     return self._say(" ".join(done + [outcome["question"]]), emit)
                 if outcome.get("stop"):
                     return self._say(replies.REPEATED_FAILURE, emit)
@@ -367,8 +370,12 @@ class Session:
                 continue
             if tool is not None and isinstance(args, dict):
                 missing = unsourced_argument(args, self._evidence(include_policy=False))
-                if not missing and unclaimed_condition(args, self._evidence(include_policy=False, roles=("user",))):
-                    if call.name == "check_refund_eligibility":  # optional: show every condition instead
+                customer_words = self._evidence(include_policy=False, roles=("user",))
+                if not missing and unclaimed_condition(args, customer_words):
+                    stated = stated_condition(customer_words)
+                    if stated:  # the customer said it: their word, not the model's guess
+                        args = {**args, "condition": stated}
+                    elif call.name == "check_refund_eligibility":  # optional: show every condition instead
                         args = {k: v for k, v in args.items() if k != "condition"}
                     else:
                         missing = "condition"

@@ -199,7 +199,7 @@ def test_a_fee_waiving_condition_the_customer_never_claimed_is_asked_for(tmp_pat
     session = verified_session(agent, model)
     model.add({"tool": "start_return", "arguments": {"order_id": "W1002", "reason": "don't like them",
                                                      "condition": "defective"}})
-    reply = session.send("I used the W1002 headphones a bit and don't like them. Return them.")
+    reply = session.send("I don't like the W1002 headphones. Return them.")
     assert reply.pending_action is None
     assert tool_events(reply)[-1]["status"] == "error" and "condition" in tool_events(reply)[-1]["message"]
     assert "What condition is the item in" in reply.text
@@ -208,6 +208,29 @@ def test_a_fee_waiving_condition_the_customer_never_claimed_is_asked_for(tmp_pat
                                                      "condition": "defective"}})
     claimed = session.send("Actually the left side stopped working.")
     assert claimed.pending_action is not None and "defective" in claimed.pending_action.summary
+
+
+def test_the_condition_the_customer_stated_replaces_the_models_guess(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add({"tool": "start_return", "arguments": {"order_id": "W1002", "reason": "don't like them",
+                                                     "condition": "defective"}})
+    reply = session.send("I used the W1002 headphones a bit and don't like them. Return them.")
+    assert reply.pending_action is not None
+    assert reply.pending_action.arguments["condition"] == "opened"
+    assert "opened" in reply.pending_action.summary and "defective" not in reply.pending_action.summary
+
+
+def test_a_denial_is_said_before_the_models_improvised_next_step(tmp_path):
+    agent, model = make_agent(tmp_path)
+    session = verified_session(agent, model)
+    model.add([{"tool": "cancel_order", "arguments": {"order_id": "W1003", "reason": "don't need it"}},
+               {"tool": "start_return", "arguments": {"order_id": "W1003", "reason": "don't need it",
+                                                      "condition": "defective"}}])
+    reply = session.send("Cancel W1003 please, I don't need the shorts anymore.")
+    denial = tool_events(reply)[0]
+    assert denial["status"] == "denied" and denial["message"] in reply.text
+    assert "What condition" not in reply.text
 
 
 def test_an_unclaimed_condition_in_an_eligibility_check_is_dropped(tmp_path):
