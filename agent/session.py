@@ -207,10 +207,7 @@ class Session:
         if creds is not None:
             # Identity is bound by code: login details in the message are checked before the model's
             # first step, which then sees the verified customer's tools.
-            call = ToolCall(id=f"verify_{secrets.token_hex(4)}", name="verify_customer", arguments=creds)
-            self._add_message("assistant", None, tool_calls=[_openai_call(call)])
-            result = self._execute_or_preview(call.name, call.arguments, emit, call_id=call.id)
-            tool_messages.append(result.message)
+            result = self._runtime_call("verify", "verify_customer", creds, tool_messages, emit)
             if result.status != "ok":  # the denial (wrong details, locked) names the rule: say it
                 return self._say(result.message, emit)
             name = result.data.get("name", "")
@@ -246,7 +243,7 @@ class Session:
                     return self._final_reply(tool_messages, emit)
                 if outcome.get("question"):
                     # Only the verification result is worth repeating; other tool messages are internal.
-                    done = [m for m in tool_messages if m and m.startswith("Verified:")]
+                    done = _logins(tool_messages)
                     if self._denied:  # a denial comes first, and the model's improvised next step waits
                         return self._say(" ".join(done + list(self._denied.values())), emit)
                     return self._say(" ".join(done + [outcome["question"]]), emit)
@@ -286,7 +283,7 @@ class Session:
             if len(tool_messages) - looked_up > 1:  # reads ran too: let the model relay them first
                 intro = self._final_reply(tool_messages, emit, persist=False)
                 return self._say(f"{intro}\n\n{question}", emit, delta=f"\n\n{question}")
-            done = [m for m in tool_messages[:looked_up] if m.startswith("Verified:")]
+            done = _logins(tool_messages[:looked_up])
             return self._say(" ".join(done + [question]), emit)
         return self._final_reply(tool_messages, emit)
 
@@ -370,8 +367,9 @@ class Session:
                 continue
             if tool is not None and isinstance(args, dict):
                 missing = unsourced_argument(args, self._evidence(include_policy=False))
-                customer_words = self._evidence(include_policy=False, roles=("user",))
-                if not missing and unclaimed_condition(args, customer_words):
+                customer_words = self._evidence(include_policy=False, roles=("user",)) \
+                    if not missing and args.get("condition") else ""
+                if customer_words and unclaimed_condition(args, customer_words):
                     stated = stated_condition(customer_words)
                     if stated:  # the customer said it: their word, not the model's guess
                         args = {**args, "condition": stated}
@@ -403,7 +401,7 @@ class Session:
                 pending_made = True
                 outcome["pending"] = True
             elif result.status == "error":
-                key = f"{call.name}:{json.dumps(args, sort_keys=True, default=str)}"
+                key = _call_key(call.name, args)
                 failures[key] += 1
                 outcome["error"] = True  # let the model correct the call
                 if failures[key] >= 2:
@@ -455,11 +453,16 @@ class Session:
         emit(Event(type="tool_result", data=_result_event(call.name, result)))
 
     def _route_to_help(self, question: str, tool_messages: list[str], emit: Emit) -> None:
-        call = ToolCall(id=f"route_{secrets.token_hex(4)}", name="search_help_center",
-                        arguments={"query": question[:300]})
+        self._runtime_call("route", "search_help_center", {"query": question[:300]}, tool_messages, emit)
+
+    def _runtime_call(self, prefix: str, name: str, args: dict[str, Any], tool_messages: list[str],
+                      emit: Emit) -> ToolResult:
+        """A call the runtime makes itself, recorded like a model's so the model sees it in its history."""
+        call = ToolCall(id=f"{prefix}_{secrets.token_hex(4)}", name=name, arguments=args)
         self._add_message("assistant", None, tool_calls=[_openai_call(call)])
         result = self._execute_or_preview(call.name, call.arguments, emit, call_id=call.id)
         tool_messages.append(result.message)
+        return result
 
     # ---- confirmation gate -------------------------------------------------------------------
 
@@ -717,12 +720,21 @@ def _only_credentials(user_text: str, name: str) -> bool:
     return len(rest) <= 1 and not _QUESTION.search(user_text)
 
 
+def _logins(tool_messages: list[str]) -> list[str]:
+    """The verification result among a turn's tool messages: the one worth repeating to the customer."""
+    return [m for m in tool_messages if m and m.startswith("Verified:")]
+
+
+def _call_key(name: str, args: Any) -> str:
+    return f"{name}:{json.dumps(args, sort_keys=True, default=str)}"
+
+
 def _distinct(calls: list[ToolCall]) -> list[ToolCall]:
     """A step's calls without repeats (a small model sends the same call two or three times)."""
     seen: set[str] = set()
     out = []
     for call in calls:
-        key = f"{call.name}:{json.dumps(call.arguments, sort_keys=True, default=str)}"
+        key = _call_key(call.name, call.arguments)
         if key not in seen:
             seen.add(key)
             out.append(call)
