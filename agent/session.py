@@ -25,6 +25,8 @@ from agent.guard import check_reply, order_ids, relays
 from agent.models.base import ModelReply, ToolCall
 from agent.persistence import dumps, redact
 from agent.prompt import state_block, system_prompt
+from agent.turn import texts
+from agent.turn.turn import understood_turn
 from agent.provenance import (CONDITION_QUESTION, QUESTIONS, stated_condition, unclaimed_condition,
                               unsourced_argument)
 from tools.context import ToolContext
@@ -34,11 +36,13 @@ from tools.values import iso
 
 if TYPE_CHECKING:
     from agent.support_agent import SupportAgent
+    from agent.understanding.understand import Understanding
 
 Emit = Callable[[Event], None]
 MAX_ACTIONS = 3
 HISTORY_CHARS = 6000
 MAX_LIST_ITEMS = 5
+MAX_MESSAGE = 4000
 _HELP_TOPIC = re.compile(
     r"\b(pay|payment|payments|paypal|credit card|password|account|sign ?up|log ?in|browser|app|promo|"
     r"coupon|discount|privacy|personal data|contact|phone|hours|open|shipping (cost|costs|time|times|fee)|"
@@ -169,6 +173,111 @@ class Session:
             yield item
         await task
 
+    # ---- services of an understood turn (agent/turn/) ------------------------------------------
+
+    def understand(self, text: str, pending_summary: str | None) -> "Understanding":
+        """The understanding step, recorded (audit row + event) and timed."""
+        result = self.agent.understander.understand(
+            text, verified=self.customer_id is not None, pending=pending_summary, agent_said=self.last_reply())
+        self.agent.stats.record(result.seconds)
+        self._audit("understand", result.dump(), phase="understand", status="error" if result.error else "ok",
+                    message=result.error or result.raw)
+        return result
+
+    def run_tool(self, name: str, args: dict[str, Any], emit: Emit) -> ToolResult:
+        return self._execute_or_preview(name, args, emit, call_id=None)
+
+    def resolve_pending(self, pending: PendingAction, confirm: bool, emit: Emit) -> str:
+        return self._resolve(pending, confirm, "message", emit)
+
+    def say(self, text: str, emit: Emit) -> str:
+        return self._say(text, emit)
+
+    def defer(self, request: Any) -> None:
+        """A request made before login: held until the customer is verified."""
+        self.agenda.append({"deferred": request.model_dump()})
+        self._save_state()
+
+    def take_deferred(self) -> list[Any]:
+        from agent.understanding.understand import Request
+
+        held = [Request(**item["deferred"]) for item in self.agenda if "deferred" in item]
+        if held:
+            self.agenda = [item for item in self.agenda if "deferred" not in item]
+            self._save_state()
+        return held
+
+    def queue(self, tool: str, args: dict[str, Any]) -> None:
+        self.agenda.append({"tool": tool, "arguments": args})
+        self._save_state()
+
+    def first_message(self) -> bool:
+        return self._first_message()
+
+    def audit_rewrite(self, composed: str, rewritten: str | None) -> None:
+        self._audit("reply_rewrite", {"composed": composed}, phase="guard",
+                    status="ok" if rewritten else "replaced", message=rewritten or "kept the composed reply")
+
+    def locked(self) -> bool:
+        return self.failed_verifications >= self.agent.policy.identity.max_failed_attempts
+
+    def offer(self, tool: str, args: dict[str, Any], question: str) -> None:
+        """A follow-up the customer answers yes or no to (e.g. a human's approval), held like a change
+        and audited like one (proposed now, run on their yes)."""
+        action = self._create_pending(tool, args, question)
+        self._audit(tool, args, phase="preview", status="needs_confirmation", action_id=action.id,
+                    message=question)
+
+    def login_details(self, ids: Any) -> dict[str, str] | None:
+        """Login details: this message's, or its zip code with the one email given earlier (a retry)."""
+        if ids.login:
+            return ids.login
+        if ids.zips and not ids.emails and self.customer_id is None:
+            from agent.understanding.ids import find_identifiers
+
+            earlier = find_identifiers(self.customer_words()).emails
+            if len(earlier) == 1:
+                return {"email": earlier[0], "zip_code": ids.zips[0]}
+        return None
+
+    def customer_words(self) -> str:
+        return self._evidence(include_policy=False, roles=("user",))
+
+    def last_reply(self) -> str | None:
+        row = self.agent.store.one("SELECT content FROM messages WHERE conversation_id = ? AND role = 'assistant' "
+                                   "AND visible = 1 ORDER BY id DESC LIMIT 1", (self.id,))
+        return row["content"] if row else None
+
+    def last_order(self) -> str | None:
+        """The order the conversation was last about: the newest customer message naming exactly one,
+        else the last tool call on an order that found it."""
+        from agent.understanding.ids import find_identifiers
+
+        said = self.agent.store.all("SELECT content FROM messages WHERE conversation_id = ? AND role = 'user' "
+                                    "ORDER BY id DESC LIMIT 6", (self.id,))
+        for row in said:
+            orders = find_identifiers(row["content"] or "").orders
+            if orders:
+                return orders[0] if len(orders) == 1 else None
+        rows = self.agent.store.all("SELECT arguments FROM audit_log WHERE conversation_id = ? AND (status IN "
+                                    "('ok', 'needs_confirmation') OR (status = 'denied' AND rule != "
+                                    "'identity.own_orders_only')) ORDER BY id DESC LIMIT 20", (self.id,))
+        for row in rows:
+            order = json.loads(row["arguments"] or "{}").get("order_id") if row["arguments"] else None
+            if order:
+                return order
+        return None
+
+    def order_line(self, order_id: str, item_words: str) -> int | None:
+        """The line of the order the customer's words name (the only line when there is one)."""
+        lines = self.agent.store.all(
+            "SELECT l.id, l.product_name AS name FROM order_lines l JOIN orders o ON o.id = l.order_id "
+            "WHERE l.order_id = ? AND o.customer_id = ?", (order_id, self.customer_id))
+        if len(lines) == 1:
+            return lines[0]["id"]
+        named = [line["id"] for line in lines if item_words and _names(line["name"], item_words)]
+        return named[0] if len(named) == 1 else None
+
     # ---- the turn -----------------------------------------------------------------------------
 
     def _turn(self, text: str, emit: Emit) -> str:
@@ -178,7 +287,11 @@ class Session:
         text = (text or "").strip()
         if not text:
             return self._say(replies.EMPTY_MESSAGE, emit)
+        if len(text) > MAX_MESSAGE:
+            return self._say(texts.TOO_LONG.format(length=len(text), limit=MAX_MESSAGE), emit)
         self._add_message("user", text, visible=True)
+        if self.agent.turn == "understand":
+            return understood_turn(self, text, emit)
         pending = self.pending_action
         if pending is not None:
             if replies.is_yes(text):
@@ -515,8 +628,9 @@ class Session:
 
     def _next_from_agenda(self, emit: Emit) -> str | None:
         """After a pending action is resolved, propose the next queued write, if any."""
-        while self.agenda:
-            item = self.agenda.pop(0)
+        while any("tool" in item for item in self.agenda):
+            item = next(item for item in self.agenda if "tool" in item)
+            self.agenda.remove(item)
             self._save_state()
             result = self._execute_or_preview(item["tool"], item["arguments"], emit, call_id=None)
             if result.status == "needs_confirmation":
@@ -693,6 +807,13 @@ class Session:
                  status or (result.status if result else None), result.rule if result else None,
                  redact(message or (result.message if result else None)), self.customer_id, action_id,
                  confirmed_by))
+
+
+def _names(product: str, words: str) -> bool:
+    """The customer's words name this product: a word of the product's name appears in them."""
+    from agent.understanding.ids import contains_words
+
+    return any(len(w) > 2 and contains_words(words, w) for w in product.split())
 
 
 def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:

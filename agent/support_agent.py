@@ -14,6 +14,7 @@ from agent.models.base import ChatModel, ToolSpec
 from agent.persistence import migrate_agent_tables
 from agent.prompt import stable_prefix, tools_mode_spec
 from agent.session import Session
+from agent.understanding.understand import Understander
 from tools.context import utc_now
 from tools.policy import Policy, load_policy
 from tools.registry import all_tools
@@ -47,7 +48,7 @@ class SupportAgent:
 
     def __init__(self, store: Store | str | Path, *, policy: Policy | str | Path | None = None,
                  model: ChatModel | str | None = None, clock: Callable[[], datetime] = utc_now,
-                 max_steps: int = 4):
+                 max_steps: int = 4, turn: str = "understand", reply: str = "composed"):
         from agent.models import load_model
 
         self.store = store if isinstance(store, Store) else Store(store)
@@ -64,6 +65,13 @@ class SupportAgent:
             self.tool_specs = [tools_mode_spec(s) for s in self.tool_specs]
         self.prefix = stable_prefix(self.policy, self.tool_specs, schema_mode=schema_mode)
         self.stats = ModelStats()
+        if turn not in ("understand", "loop"):
+            raise ValueError(f"turn must be 'understand' or 'loop', not {turn!r}")
+        self.turn = turn  # understand: one constrained step + code; loop: the model's own tool loop
+        if reply not in ("composed", "model"):
+            raise ValueError(f"reply must be 'composed' or 'model', not {reply!r}")
+        self.reply = reply  # model: the model rewrites the composed reply, shown only if it keeps the facts
+        self.understander = Understander(self.model)
 
     def session(self) -> Session:
         """A new anonymous conversation. `session.token` authenticates it to web clients."""
@@ -90,6 +98,9 @@ class SupportAgent:
         """Prefill the model's prompt prefix (embedded model; a no-op elsewhere)."""
         warm = getattr(self.model, "warm", None)
         if warm is None:
+            return
+        if self.turn == "understand":
+            warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
             return
         from agent.prompt import state_block, system_prompt
 

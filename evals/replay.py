@@ -3,6 +3,7 @@ time, so the whole pipeline runs with no LLM and a divergence is reported at the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from agent.models.base import ModelReply, TextCallback, ToolCall, ToolSpec
@@ -31,12 +32,31 @@ class ReplayModel:
         self.turn = 0
         self.script = ScriptedModel(name="replay")
         self.problems: list[tuple[int, str]] = []
+        self.understanding: dict[str, Any] | str | None = None
+        self.understood = False
 
-    def begin_turn(self, turn: int, steps: list[ReplayStep]) -> None:
+    def begin_turn(self, turn: int, steps: list[ReplayStep], understand: dict[str, Any] | str | None = None) -> None:
         self.turn = turn
         self.script = ScriptedModel([scripted_step(s, turn, i) for i, s in enumerate(steps, 1)], name="replay")
+        self.understanding = understand
+        self.understood = False
+
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
+                   max_tokens: int | None = None) -> ModelReply:
+        """The turn's recorded understanding (one per turn)."""
+        if self.understanding is None or self.understood:
+            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for an "
+                                  f"understanding the replay does not have"))
+            raise ScriptExhausted("no recorded understanding for this turn")
+        self.understood = True
+        step = self.understanding
+        text = step if isinstance(step, str) else json.dumps(step, ensure_ascii=False, separators=(",", ":"))
+        return ModelReply(text=text, raw=text)
 
     def end_turn(self) -> None:
+        if self.understanding is not None and not self.understood:
+            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the replay has an understanding "
+                                  f"the runtime never asked for"))
         if self.script.remaining:
             self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for "
                                   f"{self.script.position} model step(s), the replay has {len(self.script.steps)} "
@@ -71,6 +91,15 @@ class RecordingModel:
 
     def __getattr__(self, name: str) -> Any:  # name, warm, schema_mode, ... of the wrapped model
         return getattr(self.model, name)
+
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], **kwargs: Any) -> ModelReply:
+        reply = self.model.structured(messages, schema, **kwargs)
+        try:
+            understood: Any = json.loads(reply.text or "")
+        except ValueError:
+            understood = reply.text or ""
+        self.steps.append({"understand": understood})
+        return reply
 
     def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], **kwargs: Any) -> ModelReply:
         reply = self.model.complete(messages, tools, **kwargs)

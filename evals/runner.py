@@ -203,7 +203,7 @@ class TrialRunner:
         else:
             for n, turn in enumerate(scenario.customer.turns, 1):
                 if replay is not None:
-                    replay.begin_turn(n, turn.replay)
+                    replay.begin_turn(n, turn.replay, turn.understand)
                 if turn.kind == "say":
                     play(n, turn.say, None, turn.say or "")
                 else:

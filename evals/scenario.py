@@ -138,6 +138,10 @@ class CustomerTurn(_Strict):
     say: str | None = None
     confirm: str | bool | None = None
     decline: str | bool | None = None
+    # The agent's understanding of this message, as the model gave it (a dict, or a raw string to test
+    # malformed output): replayed to the runtime's understanding step. `replay` (old loop steps) is kept
+    # for scenarios that drive the model's own tool loop.
+    understand: dict[str, Any] | str | None = None
     replay: list[ReplayStep] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -388,7 +392,7 @@ class Scenario(_Strict):
 
     @property
     def has_replay(self) -> bool:
-        return any(turn.replay for turn in self.customer.turns)
+        return any(turn.replay or turn.understand is not None for turn in self.customer.turns)
 
 
 def policy_sections() -> list[str]:

@@ -31,6 +31,7 @@ def demo_db(tmp_path: Path) -> Path:
 
 def make_agent(tmp_path: Path, steps=(), **kwargs) -> tuple[SupportAgent, ScriptedModel]:
     model = ScriptedModel(steps)
+    kwargs.setdefault("turn", "loop")
     agent = SupportAgent(kwargs.pop("db", None) or demo_db(tmp_path), model=model, clock=lambda: NOW, **kwargs)
     return agent, model
 

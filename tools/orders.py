@@ -66,4 +66,6 @@ def list_orders(ctx: ToolContext, args: ListOrdersArgs) -> ToolResult:
                "total": money(r["total_cents"])} for r in rows]
     if not orders:
         return ok("There are no orders on this account yet.", orders=[])
-    return ok(f"{len(orders)} order(s) found.", orders=orders)
+    lines = "; ".join(f"{o['order_id']} ({o['status'].replace('_', ' ')}, placed {o['placed_at'][:10]}, {o['total']})"
+                      for o in orders)
+    return ok(f"Your orders, newest first: {lines}.", orders=orders)

@@ -67,7 +67,7 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
         return denied("refunds.approval_threshold",
                       f"A refund of {money(total)} is above {money(threshold)} and needs a human's approval.",
                       facts={"order_id": order["id"], "refund_amount": money(total),
-                             "approval_threshold": money(threshold)},
+                             "approval_threshold": money(threshold), "handoff_reason": "approval_required"},
                       alternatives=["escalate to a human for approval"])
     pm = payment_method(ctx, order["payment_method_id"])
     timing = refund_timing(ctx, pm, store_credit=args.to_store_credit)

@@ -229,6 +229,11 @@ def prune_slots(directory: Path, keep: int, *, spare: str | None = None) -> list
     return deleted
 
 
+def speculative_enabled() -> bool:
+    """Prompt-lookup speculative decoding (SUPPORT_AGENT_SPECULATIVE=1/0); see bench/bench_turn.py."""
+    return os.environ.get("SUPPORT_AGENT_SPECULATIVE", "0") not in ("0", "", "false", "no")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -262,6 +267,10 @@ class LocalServer:
         params.hostnames = ["127.0.0.1"]
         params.port = _free_port()
         params.slot_save_path = str(self.slot_dir) + os.sep  # llama.cpp joins it to the file name without a separator
+        self.speculative = speculative_enabled()
+        if self.speculative:  # prompt-lookup drafts, verified by the full sampler: greedy output is unchanged
+            params.speculative.types = [xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
+            params.speculative.draft.n_max = int(os.environ.get("SUPPORT_AGENT_DRAFT_MAX", "8"))
         t0 = time.perf_counter()
         try:
             self.server = xllamacpp.Server(params)
@@ -373,6 +382,7 @@ class EmbeddedModel:
                     temperature=0.0,
                     max_tokens=self.max_tokens,
                     schema_tool_results="tool",
+                    grammar="llguidance",
                 )
                 self._client.name = self.name
             return self._server
@@ -394,7 +404,15 @@ class EmbeddedModel:
                 messages, tools, allowed=allowed, reply_only=reply_only, max_actions=max_actions, on_text=on_text
             )
 
-    def warm(self, messages: list[dict[str, Any]], tools: list[ToolSpec] | None = None, *, save: bool = True) -> dict[str, Any]:
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
+                   max_tokens: int | None = None) -> ModelReply:
+        server = self.load()
+        assert self._client is not None
+        with server.lock:
+            return self._client.structured(messages, schema, max_tokens=max_tokens)
+
+    def warm(self, messages: list[dict[str, Any]], tools: list[ToolSpec] | None = None, *, save: bool = True,
+             schema: dict[str, Any] | None = None) -> dict[str, Any]:
         """Get the stable prompt prefix (the leading system message(s)) into the KV cache.
 
         Restores a saved slot file for this exact prefix and model if there is one; else prefills it with a
@@ -416,9 +434,11 @@ class EmbeddedModel:
             saved = False
             if not restored:
                 assert self._client is not None
-                self._client._create(  # raw request: prefix + a one-word user turn, one token out
-                    {"messages": prefix + [{"role": "user", "content": "hi"}], "max_tokens": 1, "temperature": 0.0}
-                )
+                probe = prefix + [{"role": "user", "content": "hi"}]
+                if schema is not None:  # also builds the grammar tokenizer the first constrained request needs
+                    self._client.structured(probe, schema, max_tokens=1)
+                else:
+                    self._client._create({"messages": probe, "max_tokens": 1, "temperature": 0.0})
                 saved = save and server.save_slot(filename)
         self.last_warm = {"restored": restored, "saved": saved, "seconds": time.perf_counter() - t0, "file": filename}
         return self.last_warm

@@ -195,6 +195,10 @@ def function_tools(specs: list[ToolSpec]) -> list[dict[str, Any]]:
                                               "parameters": lean_parameters(s.parameters)}} for s in specs]
 
 
+LLGUIDANCE_JSON = "%llguidance {}\nstart: %json "
+COMPACT_JSON = {"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"}
+
+
 class OpenAIModel:
     """ChatModel over an OpenAI-compatible endpoint (env OPENAI_API_KEY / OPENAI_BASE_URL respected)."""
 
@@ -218,6 +222,7 @@ class OpenAIModel:
         sleep: Callable[[float], None] = time.sleep,
         http_client: Any = None,
         extra_body: dict[str, Any] | None = None,
+        grammar: str | None = None,
     ):
         if mode not in ("tools", "schema"):
             raise ValueError(f"mode must be 'tools' or 'schema', not {mode!r}")
@@ -236,6 +241,7 @@ class OpenAIModel:
         self.sleep = sleep
         self.http_client = http_client
         self.extra_body = extra_body
+        self.grammar = grammar  # "llguidance": send schemas as llama.cpp llguidance grammars (compact)
         self.attempts = 0  # attempts made by the last request (for tests and logs)
         self._client: Any = None
 
@@ -300,6 +306,28 @@ class OpenAIModel:
         reply.prompt_tokens = raw.prompt_tokens
         reply.completion_tokens = raw.completion_tokens
         reply.cached_tokens = raw.cached_tokens
+        reply.seconds = time.perf_counter() - t0
+        return reply
+
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
+                   max_tokens: int | None = None) -> ModelReply:
+        """One JSON-schema-constrained answer (the understanding step); `text` is the raw JSON.
+        With `grammar="llguidance"` (llama.cpp servers) the schema goes as a compact grammar: no
+        whitespace between JSON tokens, so no generated token is spent on layout."""
+        t0 = time.perf_counter()
+        params: dict[str, Any] = {"messages": messages}
+        if self.grammar == "llguidance":
+            compact = {**schema, "x-guidance": COMPACT_JSON}
+            params["extra_body"] = {**(self.extra_body or {}), "grammar": LLGUIDANCE_JSON + json.dumps(compact)}
+        else:
+            params["response_format"] = response_format(schema, strict=self.strict_schema)
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        raw = self._create(params)
+        reply = ModelReply(text=raw.content, raw=raw.content, prompt_tokens=raw.prompt_tokens,
+                           completion_tokens=raw.completion_tokens, cached_tokens=raw.cached_tokens)
+        if raw.finish_reason == "length":
+            reply.error = "output hit max_tokens"
         reply.seconds = time.perf_counter() - t0
         return reply
 

@@ -19,6 +19,7 @@ the script says exactly what the "model" does, so tests can check that the runti
 from __future__ import annotations
 
 import copy
+import json
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -93,6 +94,21 @@ class ScriptedModel:
             for delta in re.findall(r"\S+\s*|\s+", reply.text):
                 on_text(delta)
         return reply
+
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
+                   max_tokens: int | None = None) -> ModelReply:
+        """The next step as a constrained answer: a dict is sent as its JSON, a str as is."""
+        self.requests.append(ScriptedRequest(copy.deepcopy(messages), [], None, False, 0, {"schema": schema}))
+        if self.position >= len(self.steps):
+            raise ScriptExhausted(f"scripted model has no step #{self.position + 1} (script has {len(self.steps)})")
+        step = self.steps[self.position]
+        self.position += 1
+        if callable(step) and not isinstance(step, BaseException):
+            step = step(messages, schema)
+        if isinstance(step, BaseException):
+            raise step
+        text = step if isinstance(step, str) else json.dumps(step, ensure_ascii=False, separators=(",", ":"))
+        return ModelReply(text=text, raw=text)
 
     def _to_reply(self, step: Step) -> ModelReply:
         if isinstance(step, BaseException):

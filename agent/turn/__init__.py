@@ -1,0 +1,1 @@
+"""One customer turn: understand (one model step) -> process (code) -> reply (composed)."""

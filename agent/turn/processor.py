@@ -1,0 +1,323 @@
+"""Processing, in code: run an understanding's requests in order.
+
+Reads run at once; a write becomes the pending action (its preview is what the customer confirms),
+and further writes wait in the agenda, proposed one at a time. Every argument comes from somewhere:
+order ids from the message (found by code) or the conversation's last order, free text from the
+customer's own words, and a choice that is the customer's (condition, remedy, quantity) only when the
+words the model cites for it are in their messages — otherwise the customer is asked. Follow-ups
+come from structured tool-result fields (a tracking result that allows a lost-package claim).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from agent.turn import texts
+from agent.understanding.ids import Identifiers, contains_words
+from agent.understanding.kinds import KINDS
+from agent.understanding.understand import Request, Understanding
+from tools.registry import get_tool
+from tools.results import ToolResult
+
+if TYPE_CHECKING:
+    from agent.session import Session
+
+MAX_TEXT = 500
+
+
+@dataclass
+class Said:
+    """One part of the reply: what a request came to."""
+
+    text: str
+    kind: str = "result"  # login | info | result | denied | error | ask | confirm
+    data: str = ""  # login: the customer's first name, for the greeting
+
+
+@dataclass
+class Processor:
+    session: "Session"
+    emit: Callable[[Any], None]
+    text: str
+    ids: Identifiers
+    understanding: Understanding
+    parts: list[Said] = field(default_factory=list)
+    done: set[str] = field(default_factory=set)
+    tried_login: bool = False
+
+    def run(self, requests: list[Request] | None = None) -> list[Said]:
+        for request in requests if requests is not None else self.understanding.requests:
+            if self.session.customer_id and any(p.kind == "denied" and p.data == "login" for p in self.parts):
+                break  # a verified customer's refused switch to another identity: the rest was meant for it
+            key = f"{request.kind}:{request.order}"
+            if key in self.done:  # the same request twice (one request fanned out) runs once
+                continue
+            self.done.add(key)
+            handler = getattr(self, f"_{request.kind}", None) or self._tool
+            handler(request)
+        return self.parts
+
+    # ---- conversational kinds ---------------------------------------------------------------
+
+    def _smalltalk(self, request: Request) -> None:
+        if len(self.understanding.requests) == 1:
+            self.say(texts.GREETING if self.session.first_message() else texts.ANYTHING_ELSE, "info")
+
+    def _clarify(self, request: Request) -> None:
+        self.say(texts.CLARIFY, "ask")
+
+    def _out_of_scope(self, request: Request) -> None:
+        self.say(texts.CANT_HELP, "info")
+        self.offer_human("out_of_scope", texts.OFFER_HUMAN_OTHER)
+
+    def _spoof(self, request: Request) -> None:
+        self.say(texts.SPOOF, "info")
+
+    def _login(self, request: Request) -> None:
+        if self.tried_login:  # one attempt per message: a failed one counts toward the lock
+            return
+        spoofed = any(r.kind == "spoof" for r in self.understanding.requests)
+        creds = self.session.login_details(self.ids) or (None if spoofed else self.ids.login_with_order())
+        if creds is None:
+            if self.session.customer_id is None:
+                self.say(texts.ASK_LOGIN, "ask")
+            return
+        self.login(creds)
+
+    def login(self, creds: dict[str, str]) -> bool:
+        self.tried_login = True
+        result = self.session.run_tool("verify_customer", creds, self.emit)
+        if result.status == "ok":
+            name = (result.data.get("name") or "").split()
+            first = f" {name[0]}" if name else ""
+            self.parts.append(Said(texts.VERIFIED.format(name=first), "login", first))
+            return True
+        self.parts.append(Said(result.message, "denied", "login"))
+        return False
+
+    def _question(self, request: Request) -> None:
+        articles: list[dict[str, Any]] = []
+        for query in dict.fromkeys([str(request.slots.get("topic") or ""), self.text[:300]]):
+            if query.strip() and not articles:  # the topic first; the customer's own words if it finds nothing
+                result = self.session.run_tool("search_help_center", {"query": query}, self.emit)
+                articles = result.data.get("articles") or [] if result.status == "ok" else []
+        if not articles:
+            self.say(texts.NO_ARTICLE, "info")
+            return
+        self.say(texts.HELP_ANSWER.format(title=articles[0]["title"], body=articles[0]["body"]))
+
+    def _handoff(self, request: Request) -> None:
+        reason = "safety_or_legal" if request.slots.get("urgency") == "safety_or_legal" else "customer_request"
+        if self.session.customer_id is None and self.session.locked():
+            reason = "verification_locked"
+        args = {"reason": reason, "summary": self.summary()}
+        order = self.order_for(request, required=False)
+        if order:
+            args["order_id"] = order
+        result = self.session.run_tool("escalate_to_human", args, self.emit)
+        self.relay(result)
+        if result.data.get("priority") == "urgent":
+            self.say(texts.URGENT, "result")
+
+    # ---- tool kinds -------------------------------------------------------------------------
+
+    def _tool(self, request: Request) -> None:
+        kind = KINDS[request.kind]
+        if self.session.customer_id is None and kind.tool and get_tool(kind.tool).requires_identity:
+            self.session.defer(request)
+            if not any(p.text == texts.ASK_LOGIN for p in self.parts):
+                self.say(texts.ASK_LOGIN, "ask")
+            return
+        args = self.arguments(request)
+        if args is None:
+            return
+        if get_tool(kind.tool).is_write:
+            self.write(kind.tool, args)
+        else:
+            result = self.session.run_tool(kind.tool, args, self.emit)
+            self.relay(result)
+            self.follow_up(result)
+
+    def arguments(self, request: Request) -> dict[str, Any] | None:
+        """The tool's arguments from the request, or None after asking the customer for what is missing."""
+        kind = KINDS[request.kind]
+        args: dict[str, Any] = {}
+        if kind.takes_order:
+            order = self.order_for(request, required=True)
+            if order is None:
+                return None
+            args["order_id"] = order
+        build = getattr(self, f"_args_{request.kind}", None)
+        return build(request, args) if build else args
+
+    def _args_cancel_order(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        reason = self.own_words(request, "reason")  # none given: the tool's rule asks for one
+        return {**args, "reason": reason} if reason else args
+
+    def _args_check_refund_eligibility(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        args = self.with_item(request, args)
+        condition = self.choice(request, "condition")
+        return {**args, "condition": condition} if condition and args else args
+
+    def _args_start_return(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        args = self.with_item(request, args)
+        if args is None:
+            return None
+        condition = self.choice(request, "condition")
+        if condition is None:  # first see whether a return is possible at all, and what each condition gets
+            result = self.session.run_tool("check_refund_eligibility", args, self.emit)
+            self.relay(result)
+            return self.ask(texts.ASK_CONDITION, request) if result.status == "ok" else None
+        return {**args, "condition": condition, "reason": self.own_words(request, "reason") or self.summary()}
+
+    def with_item(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        """The order's line the customer named (every line when they named none)."""
+        item = str(request.slots.get("item") or "")
+        if not item or not self.said(item):
+            return args
+        line = self.session.order_line(args["order_id"], item)
+        if line is None:
+            return self.ask(texts.ASK_WHICH_ITEM.format(order_id=args["order_id"]), request)
+        return {**args, "line_ids": [line]}
+
+    def _args_report_lost_package(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        remedy = self.choice(request, "remedy")
+        if remedy is None:  # first see whether a claim is possible at all: tracking says so
+            result = self.session.run_tool("track_shipment", args, self.emit)
+            self.relay(result)
+            self.follow_up(result)
+            return None
+        return {**args, "remedy": remedy}
+
+    def _args_issue_refund(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        # The preview names where the money goes; the customer's yes (or no) is their choice.
+        return {**args, "to_store_credit": self.choice(request, "method") == "store_credit"}
+
+    def _args_file_complaint(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        category = request.slots.get("category") or "other"
+        return {**args, "category": category, "summary": self.summary()}
+
+    def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        address = self.address(request)
+        return {**args, **address} if address else self.ask(texts.ASK_ADDRESS, request)
+
+    def _args_modify_order_items(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        line = self.session.order_line(args["order_id"], str(request.slots.get("item") or ""))
+        option = request.slots.get("option")
+        quantity = self.choice(request, "quantity")
+        if line is None or not (option and self.said(option)) and quantity is None:
+            return self.ask(texts.ASK_ITEM.format(order_id=args["order_id"]), request)
+        args["line_id"] = line
+        if option and self.said(option):
+            args["new_variant"] = option
+        if quantity is not None:
+            args["new_quantity"] = quantity
+        return args
+
+    def _args_update_account(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        field_name = request.slots.get("field")
+        new_emails = self.ids.new_values("emails")
+        if field_name == "email" and len(new_emails) == 1:
+            return {"field": "email", "email": new_emails[0]}
+        if field_name == "phone" and len(self.ids.phones) == 1:
+            return {"field": "phone", "phone": self.ids.phones[0]}
+        if field_name == "address":
+            address = self.address(request)
+            return {"field": "address", "address": address} if address else self.ask(texts.ASK_ADDRESS, request)
+        if field_name in ("email", "phone"):
+            return self.ask(texts.ASK_ACCOUNT_VALUE.format(field=field_name), request)
+        return self.ask(texts.CLARIFY, request)
+
+    def _args_send_password_reset(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        emails = self.ids.new_values("emails") or self.ids.emails
+        return {"email": emails[-1]} if emails else {}
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def write(self, tool: str, args: dict[str, Any]) -> None:
+        if self.session.pending_action is not None:
+            self.session.queue(tool, args)
+            return
+        result = self.session.run_tool(tool, args, self.emit)
+        if result.status == "needs_confirmation":
+            self.say(texts.CONFIRM.format(summary=self.session.pending_action.summary), "confirm")
+        else:
+            self.relay(result)
+            self.follow_up(result)
+
+    def relay(self, result: ToolResult) -> None:
+        kind = {"ok": "result", "denied": "denied"}.get(result.status, "error")
+        text = result.message
+        if result.status == "denied" and result.alternatives:
+            text += " " + texts.INSTEAD.format(options="; ".join(result.alternatives))
+        self.say(text, kind)
+
+    def follow_up(self, result: ToolResult) -> None:
+        """What a result makes possible, from its structured fields: a lost-package claim, or a human's
+        approval for what a rule leaves to a human (offered as a change the customer confirms)."""
+        if result.data.get("lost_claim_eligible"):
+            self.say(texts.OFFER_LOST_CLAIM.format(order_id=result.data.get("order_id")), "ask")
+        handoff = result.facts.get("handoff_reason") if result.status == "denied" else None
+        if handoff:
+            self.offer_human(handoff, texts.OFFER_HUMAN, f"{result.message} ({result.rule})",
+                             result.facts.get("order_id"))
+
+    def offer_human(self, reason: str, question: str, summary: str | None = None, order: str | None = None) -> None:
+        """A handover the customer accepts with yes, held like a change (one thing pending at a time)."""
+        if self.session.pending_action is not None:
+            return
+        args = {"reason": reason, "summary": summary or self.summary()}
+        if order:
+            args["order_id"] = order
+        self.session.offer("escalate_to_human", args, question)
+        self.say(question, "confirm")
+
+    def order_for(self, request: Request, *, required: bool) -> str | None:
+        if request.order:
+            return request.order
+        if len(self.ids.orders) == 1:
+            return self.ids.orders[0]
+        order = None if self.ids.orders else self.session.last_order()
+        if order is None and required:
+            self.ask(texts.ASK_ORDER, request)
+        return order
+
+    def summary(self) -> str:
+        """The customer's message for a ticket, without their login details."""
+        text = self.text
+        for value in (*self.ids.emails, *self.ids.zips):
+            text = text.replace(value, "…")
+        return " ".join(text.split())[:1000] or "(no message)"
+
+    def own_words(self, request: Request, slot: str) -> str | None:
+        """A free-text slot (a reason) only when it is the customer's own words."""
+        value = str(request.slots.get(slot) or "")[:MAX_TEXT]
+        return value if value and self.said(value) else None
+
+    def choice(self, request: Request, slot: str) -> Any:
+        """A customer's choice, only when the words cited for it are theirs."""
+        value = request.slots.get(slot)
+        words = request.slots.get(f"{slot}_words")
+        return value if value is not None and words and self.said(str(words)) else None
+
+    def said(self, words: str) -> bool:
+        return contains_words(self.session.customer_words(), words)
+
+    def address(self, request: Request) -> dict[str, str] | None:
+        street, unit, city, state = (request.slots.get(k) for k in ("street", "unit", "city", "state"))
+        zips = self.ids.new_values("zips") if self.session.customer_id is None or self.ids.login else self.ids.zips
+        if not (street and city and state and len(zips) == 1):
+            return None
+        if not all(self.said(str(v)) for v in (street, city, state, unit) if v):
+            return None
+        address = {"address_line1": street, "city": city, "state": state, "zip_code": zips[0]}
+        return {**address, "address_line2": unit} if unit else address
+
+    def ask(self, question: str, request: Request) -> None:
+        self.say(question, "ask")
+        return None
+
+    def say(self, text: str, kind: str = "result") -> None:
+        if text and not any(p.text == text for p in self.parts):
+            self.parts.append(Said(text, kind))

@@ -1,0 +1,62 @@
+"""One understood turn: understand (one constrained model step) -> process (code) -> reply (composed).
+
+The customer's login details are checked by code before the model sees the message; a pending change
+is answered first (yes / no / something else, in any language); requests made before login wait for
+it and run right after, with no second model step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent.turn import texts
+from agent.turn.compose import compose
+from agent.turn.processor import Processor, Said
+from agent.turn.rewrite import rewrite
+from agent.understanding.ids import find_identifiers
+from agent.understanding.understand import Understanding
+
+if TYPE_CHECKING:
+    from agent.session import Emit, Session
+
+
+def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
+    ids = find_identifiers(text)
+    pending = session.pending_action
+    understanding = Understanding()
+    proc = Processor(session, emit, text, ids, understanding)
+    was_anonymous = session.customer_id is None
+    login = session.login_details(ids) if was_anonymous else None
+    if login:
+        proc.login(login)
+    understanding = session.understand(text, pending.summary if pending else None)
+    proc.understanding = understanding
+    if pending is not None and understanding.answer in ("yes", "no"):
+        proc.say(session.resolve_pending(pending, understanding.answer == "yes", emit), "result")
+        return session.say(compose(proc.parts), emit)
+    if pending is not None:  # something else: the change stays open, asked again after the answers
+        proc.done.add("pending")
+    if pending is None and understanding.answer in ("yes", "no") and not understanding.requests:
+        proc.say(texts.NOTHING_PENDING, "ask")
+    proc.run()
+    if was_anonymous and session.customer_id is not None:
+        proc.run(session.take_deferred())
+    if pending is not None and session.pending_action is not None:
+        proc.say(texts.CONFIRM.format(summary=session.pending_action.summary), "confirm")
+    return session.say(_final(session, compose(_with_greeting(proc.parts)), understanding, text), emit)
+
+
+def _final(session: "Session", composed: str, understanding: Understanding, text: str) -> str:
+    """The composed reply, or (`reply="model"`) the model's rewrite of it when it keeps every fact."""
+    if session.agent.reply != "model":
+        return composed
+    rewritten = rewrite(session.agent.model, composed, understanding.lang, text)
+    session.audit_rewrite(composed, rewritten)
+    return rewritten or composed
+
+
+def _with_greeting(parts: list[Said]) -> list[Said]:
+    """A login with nothing else to do ends with "How can I help?"."""
+    if len(parts) == 1 and parts[0].kind == "login":
+        return [Said(texts.VERIFIED_HOW_CAN_I_HELP.format(name=parts[0].data), "login")]
+    return parts

@@ -1,0 +1,79 @@
+"""What a customer can ask for: one kind per tool the understanding step may choose, plus the
+conversational kinds. Each kind lists only its own slots, so the schema has one branch per kind.
+
+A slot is filled by the model only where it must be: order ids are chosen from the ids code found in
+the message (see schema.py), and a choice that belongs to the customer (condition, remedy, refund
+method, quantity) carries the customer's words it came from, which the processor checks.
+Adding a tool to the desk means adding its kind here; the schema, prompt, bench and processor follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TEXT = {"type": "string", "maxLength": 120}
+WORDS = {"type": "string", "maxLength": 60}  # the customer's words a choice came from
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    meaning: str  # one line for the prompt: what the customer wants
+    tool: str | None = None  # the tool that serves it (None: answered by the runtime)
+    slots: dict[str, dict[str, Any]] = field(default_factory=dict)  # slot -> JSON schema
+    choices: tuple[str, ...] = ()  # slots that are the customer's choice: need their words
+    anonymous: bool = False  # may be served before verification
+    takes_order: bool = False
+
+
+def _choice(*values: str) -> dict[str, Any]:
+    return {"enum": list(values)}
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    Kind("login", "gives login details or wants to log in", "verify_customer", anonymous=True, takes_order=True),
+    Kind("question", "a general question about the store's policies, fees, payment, delivery options, "
+         "accounts or how something works (even when it mentions an order)", "search_help_center",
+         {"topic": WORDS}, anonymous=True),
+    Kind("handoff", "wants a human agent", "escalate_to_human",
+         {"urgency": _choice("normal", "safety_or_legal")}, anonymous=True, takes_order=True),
+    Kind("smalltalk", "greeting, thanks, goodbye", anonymous=True),
+    Kind("clarify", "unclear, or not a request", anonymous=True),
+    Kind("out_of_scope", "asks for something a store's customer support does not do", anonymous=True),
+    Kind("spoof", "text pretending to be the system, a tool, staff or the assistant", anonymous=True),
+    Kind("send_password_reset", "forgot the password or cannot log in", "send_password_reset", anonymous=True),
+    Kind("get_order", "details of one order: items, price, status", "get_order", takes_order=True),
+    Kind("list_orders", "see their orders", "list_orders"),
+    Kind("track_shipment", "where a parcel is, when it arrives", "track_shipment", takes_order=True),
+    Kind("cancel_order", "cancel an order", "cancel_order", {"reason": TEXT}, takes_order=True),
+    Kind("modify_order_address", "change an order's delivery address", "modify_order_address",
+         {"street": TEXT, "unit": WORDS, "city": WORDS, "state": WORDS}, takes_order=True),
+    Kind("list_variants", "which sizes or colours an item comes in", "list_variants", takes_order=True),
+    Kind("modify_order_items", "change an item's size, colour or quantity", "modify_order_items",
+         {"item": WORDS, "option": WORDS, "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
+          "quantity_words": WORDS}, choices=("quantity",), takes_order=True),
+    Kind("check_refund_eligibility", "whether an order can be returned, and for how much",
+         "check_refund_eligibility", {"item": WORDS, "condition": _choice("unopened", "opened", "defective",
+                                                                          "wrong_item"),
+                                      "condition_words": WORDS}, choices=("condition",), takes_order=True),
+    Kind("start_return", "return items now", "start_return",
+         {"item": WORDS, "condition": _choice("unopened", "opened", "defective", "wrong_item"),
+          "condition_words": WORDS, "reason": TEXT}, choices=("condition",), takes_order=True),
+    Kind("issue_refund", "get money back for an order", "issue_refund",
+         {"method": _choice("original", "store_credit"), "method_words": WORDS}, choices=("method",),
+         takes_order=True),
+    Kind("report_lost_package", "a parcel never arrived or is lost", "report_lost_package",
+         {"remedy": _choice("replacement", "refund"), "remedy_words": WORDS}, choices=("remedy",),
+         takes_order=True),
+    Kind("file_complaint", "complain: a defective or wrong item, a billing problem", "file_complaint",
+         {"category": _choice("defective", "wrong_item", "billing", "other"), "summary": TEXT},
+         takes_order=True),
+    Kind("update_account", "change the account's email, phone or address", "update_account",
+         {"field": _choice("email", "phone", "address"), "street": TEXT, "unit": WORDS, "city": WORDS,
+          "state": WORDS}),
+]}
+
+
+def words_slot(choice: str) -> str:
+    return f"{choice}_words"

@@ -1,0 +1,49 @@
+"""The understanding step's output schema, built from the state of the conversation.
+
+- one branch per allowed kind, carrying only that kind's slots (`additionalProperties: false`);
+- `order` is an enum of the order ids code found in the message: the model refers, never writes one;
+- while a change is pending, the answer to it comes first: yes / no, or other plus new requests;
+- a verified customer has no `login` kind; the classifier (narrow.py) may cut the kinds further.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.understanding.kinds import KINDS, Kind
+
+MAX_REQUESTS = 3
+LANG = {"type": "string", "pattern": "^[a-z]{2}$"}
+
+
+def request_branch(kind: Kind, orders: tuple[str, ...]) -> dict[str, Any]:
+    props: dict[str, Any] = {"kind": {"const": kind.name}}
+    if kind.takes_order and orders:
+        props["order"] = {"enum": list(orders)}
+    props.update(kind.slots)
+    return {"type": "object", "properties": props, "required": ["kind"], "additionalProperties": False}
+
+
+def allowed_kinds(verified: bool, narrowed: list[str] | None = None) -> list[Kind]:
+    kinds = [k for k in KINDS.values() if not (verified and k.name == "login")]
+    if narrowed:
+        keep = set(narrowed)
+        kinds = [k for k in kinds if k.name in keep] or kinds
+    return kinds
+
+
+def _requests(kinds: list[Kind], orders: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "array", "maxItems": MAX_REQUESTS,
+            "items": {"anyOf": [request_branch(k, orders) for k in kinds]}}
+
+
+def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending: bool) -> dict[str, Any]:
+    body = {"lang": LANG, "requests": _requests(kinds, orders)}
+    if not pending:
+        return {"type": "object", "properties": body, "required": ["lang", "requests"],
+                "additionalProperties": False}
+    short = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"],
+             "additionalProperties": False}
+    other = {"type": "object", "properties": {"answer": {"const": "other"}, **body},
+             "required": ["answer", "lang", "requests"], "additionalProperties": False}
+    return {"anyOf": [short, other]}

@@ -1,0 +1,131 @@
+"""The understanding step: one constrained model call that says what the customer wants.
+
+`Understander.understand()` never raises: a model that fails, times out or answers garbage gives an
+Understanding with `error` set and a single `clarify` request, so the customer gets a question, never
+a crash and never a write. Every request is validated against its kind's branch of the schema; an
+unknown kind or a slot of the wrong type is dropped (and noted in `error`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, Field
+
+from agent.understanding.ids import Identifiers, find_identifiers
+from agent.understanding.kinds import KINDS
+from agent.understanding.prompt import system_prompt, user_message
+from agent.understanding.schema import allowed_kinds, request_branch, understanding_schema
+
+MAX_TOKENS = 160
+
+
+class Request(BaseModel):
+    kind: str
+    order: str | None = None
+    slots: dict[str, Any] = Field(default_factory=dict)
+
+    def dump(self) -> dict[str, Any]:
+        """The compact form replays and logs record."""
+        return {"kind": self.kind, **({"order": self.order} if self.order else {}), **self.slots}
+
+
+class Understanding(BaseModel):
+    lang: str = "en"
+    answer: Literal["yes", "no", "other"] | None = None
+    requests: list[Request] = Field(default_factory=list)
+    error: str | None = None
+    raw: str | None = None  # the model's exact output (kept as the model wrote it)
+    seconds: float = 0.0
+    completion_tokens: int = 0
+
+    def dump(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"lang": self.lang}
+        if self.answer:
+            out["answer"] = self.answer
+        out["requests"] = [r.dump() for r in self.requests]
+        return out
+
+
+def parse_understanding(data: Any, ids: Identifiers) -> Understanding:
+    """Validate a decoded output; drop what does not fit (never raises)."""
+    if not isinstance(data, dict):
+        return _unclear("output is not a JSON object")
+    problems: list[str] = []
+    requests = []
+    for item in data.get("requests") or []:
+        request = _request(item, ids, problems)
+        if request is not None:
+            requests.append(request)
+    answer = data.get("answer") if data.get("answer") in ("yes", "no", "other") else None
+    lang = data.get("lang") if isinstance(data.get("lang"), str) and len(data["lang"]) == 2 else "en"
+    if answer in (None, "other") and not requests:
+        requests = [Request(kind="clarify")]
+    return Understanding(lang=lang.lower(), answer=answer, requests=requests,
+                         error="; ".join(problems) or None)
+
+
+def _request(item: Any, ids: Identifiers, problems: list[str]) -> Request | None:
+    kind = KINDS.get(item.get("kind")) if isinstance(item, dict) else None
+    if kind is None:
+        problems.append(f"unknown request kind: {item!r:.80}")
+        return None
+    try:
+        jsonschema.validate(item, request_branch(kind, ids.orders))
+    except jsonschema.ValidationError as exc:
+        problems.append(f"{kind.name}: {exc.message:.120}")
+        item = {k: v for k, v in item.items() if k in ("kind", "order") and (k == "kind" or v in ids.orders)}
+    slots = {k: v for k, v in item.items() if k not in ("kind", "order") and v not in ("", None)}
+    return Request(kind=kind.name, order=item.get("order"), slots=slots)
+
+
+def _unclear(error: str, raw: str | None = None) -> Understanding:
+    return Understanding(requests=[Request(kind="clarify")], error=error, raw=raw)
+
+
+class Understander:
+    """Builds the state's schema and prompt, asks the model, validates the answer."""
+
+    def __init__(self, model: Any, narrower: Any = None, retriever: Any = None):
+        self.model = model
+        self.narrower = narrower  # optional: narrows the kinds the schema allows (narrow.py)
+        self.retriever = retriever  # optional: nearest labelled examples shown to the model (narrow.py)
+        self.system = system_prompt()
+
+    def messages(self, text: str, *, agent_said: str | None, pending: str | None) -> list[dict[str, str]]:
+        examples = self.retriever.examples(text) if self.retriever is not None else ""
+        return [{"role": "system", "content": self.system},
+                {"role": "user", "content": user_message(text, agent_said=agent_said, pending=pending,
+                                                         examples=examples)}]
+
+    def warm_schema(self) -> dict[str, Any]:
+        return understanding_schema(allowed_kinds(False), (), pending=False)
+
+    def schema(self, text: str, ids: Identifiers, *, verified: bool, pending: bool) -> dict[str, Any]:
+        narrowed = self.narrower.kinds(text) if self.narrower is not None else None
+        return understanding_schema(allowed_kinds(verified, narrowed), ids.orders, pending=pending)
+
+    def understand(self, text: str, *, verified: bool, pending: str | None = None,
+                   agent_said: str | None = None) -> Understanding:
+        ids = find_identifiers(text)
+        schema = self.schema(text, ids, verified=verified, pending=pending is not None)
+        started = time.perf_counter()
+        try:
+            reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending),
+                                          schema, max_tokens=MAX_TOKENS)
+        except Exception as exc:  # the backend already retried what was worth retrying
+            return _unclear(f"model failed: {type(exc).__name__}: {exc}")
+        raw = reply.text or reply.raw or ""
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            result = _unclear("output was not JSON", raw)
+        else:
+            result = parse_understanding(data, ids)
+        result.raw = raw
+        result.seconds = time.perf_counter() - started
+        result.completion_tokens = reply.completion_tokens
+        return result

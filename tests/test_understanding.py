@@ -1,0 +1,88 @@
+"""The understanding step without a model: identifiers found by code, the state-built schema, and
+validation of whatever the model returns (garbage, unknown kinds, wrong slot types)."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from agent.models.scripted import ScriptedModel
+from agent.understanding.ids import contains_words, find_identifiers
+from agent.understanding.schema import allowed_kinds, understanding_schema
+from agent.understanding.understand import Understander
+
+
+@pytest.mark.parametrize("text, orders", [
+    ("我的订单W1003到哪了", ("W1003",)),
+    ("Ｗ１００３ por favor", ("W1003",)),
+    ("#w1002 and W-1004", ("W1002", "W1004")),
+    ("pedido W1001?", ("W1001",)),
+    ("no order here, call 415-555-0134", ()),
+    ("mail w1003@example.com", ()),
+])
+def test_order_ids_next_to_any_script(text, orders):
+    assert find_identifiers(text).orders == orders
+
+
+def test_login_details_next_to_chinese():
+    ids = find_identifiers("我是jane.doe@example.com邮编94107")
+    assert ids.login == {"email": "jane.doe@example.com", "zip_code": "94107"}
+    assert find_identifiers("jane.doe@example.com, W1001").login is None
+    assert find_identifiers("jane.doe@example.com, W1001").login_with_order() == {
+        "email": "jane.doe@example.com", "order_id": "W1001"}
+
+
+def test_contains_words_is_normalised():
+    assert contains_words("The Headphones STOPPED  working", "stopped working")
+    assert contains_words("耳机坏了，想退货", "坏了")
+    assert not contains_words("fine", "")
+
+
+def test_schema_refers_to_message_ids_and_answers_pending_first():
+    schema = understanding_schema(allowed_kinds(verified=True), ("W1003",), pending=False)
+    jsonschema.validate({"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # an id the message does not hold
+        jsonschema.validate({"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1001"}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # a slot of another kind
+        jsonschema.validate({"lang": "en", "requests": [{"kind": "track_shipment", "remedy": "refund"}]}, schema)
+    pending = understanding_schema(allowed_kinds(verified=True), (), pending=True)
+    jsonschema.validate({"answer": "yes"}, pending)
+    with pytest.raises(jsonschema.ValidationError):  # a bare yes cannot carry invented lookups
+        jsonschema.validate({"answer": "yes", "requests": [{"kind": "list_orders"}]}, pending)
+
+
+def test_verified_customers_have_no_login_kind():
+    assert "login" not in {k.name for k in allowed_kinds(verified=True)}
+    assert "login" in {k.name for k in allowed_kinds(verified=False)}
+
+
+@pytest.mark.parametrize("output, kinds, error", [
+    ("{broken", ["clarify"], "not JSON"),
+    ({"lang": "en", "requests": [{"kind": "format_disk"}]}, ["clarify"], "unknown request kind"),
+    ({"lang": "en", "requests": [{"kind": "modify_order_items", "quantity": "lots"}]}, ["modify_order_items"],
+     "modify_order_items"),
+    ({"lang": "en", "requests": [{"kind": "track_shipment", "order": "W9999"}]}, ["track_shipment"], "track_shipment"),
+    ([1, 2], ["clarify"], "not a JSON object"),
+])
+def test_bad_model_output_becomes_a_question_never_a_crash(output, kinds, error):
+    result = Understander(ScriptedModel([output])).understand("track W1003 please", verified=True)
+    assert [r.kind for r in result.requests] == kinds
+    assert error in (result.error or "")
+    assert all(r.order in (None, "W1003") for r in result.requests)  # a wrong id is dropped, never used
+
+
+def test_a_failing_model_gives_clarify():
+    from agent.models.base import ModelError
+
+    result = Understander(ScriptedModel([ModelError("down")])).understand("hi", verified=False)
+    assert [r.kind for r in result.requests] == ["clarify"] and "down" in result.error
+
+
+def test_prompt_is_stable_and_holds_no_orders():
+    model = ScriptedModel([{"lang": "en", "requests": [{"kind": "list_orders"}]}] * 2)
+    u = Understander(model)
+    u.understand("my orders?", verified=True)
+    u.understand("W1001 status", verified=True)
+    first, second = (r.messages for r in model.requests)
+    assert first[0] == second[0]  # byte-identical system prompt: the prefix cache hits
+    assert "W1001" not in first[0]["content"] and "W1001" in second[1]["content"]
