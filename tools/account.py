@@ -11,7 +11,7 @@ from tools.address import Address
 from tools.context import ToolContext
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, error, ok
-from tools.values import iso
+from tools.values import FreeText, iso
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 RESET_RULE = "account.password_reset_to_email_on_file"
@@ -35,8 +35,8 @@ def clean_phone(raw: str) -> str | None:
 
 class UpdateAccountArgs(BaseModel):
     field: Literal["email", "phone", "address"] = Field(description="What to change.")
-    email: str | None = Field(default=None, max_length=254, description="The new email, when field is email.")
-    phone: str | None = Field(default=None, max_length=30, description="The new phone number, when field is phone.")
+    email: FreeText(254) | None = Field(default=None, description="The new email, when field is email.")
+    phone: FreeText(30) | None = Field(default=None, description="The new phone number, when field is phone.")
     address: Address | None = Field(default=None, description="The new default address, when field is address.")
 
 
@@ -92,8 +92,8 @@ def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResu
 
 
 class SendPasswordResetArgs(BaseModel):
-    email: str | None = Field(default=None, max_length=254,
-                              description="The account's email, only needed when the customer is not verified. The link always goes to the email on file.")
+    email: FreeText(254) | None = Field(default=None,
+                                        description="The account's email, only needed when the customer is not verified. The link always goes to the email on file.")
 
 
 # Immediate, and allowed before verification: the link only ever goes to the inbox already on file, so

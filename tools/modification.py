@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from tools.address import Address
 from tools.amounts import share_of
@@ -13,7 +13,7 @@ from tools.lookup import customer_order, describe_payment, order_not_found, paym
 from tools.refund_rules import refund_timing
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, error, ok
-from tools.values import OrderId, iso, money
+from tools.values import FreeText, OrderId, iso, money
 from tools.variants import match_variant, product_variants, variant_label, variant_view
 
 
@@ -28,8 +28,8 @@ def _status_denial(rule: str, order: dict[str, Any], allowed: list[str], what: s
 
 class ModifyOrderAddressArgs(Address):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    recipient_name: str | None = Field(default=None, max_length=100,
-                                       description="Recipient name; leave empty to keep the current one.")
+    recipient_name: FreeText(100) | None = Field(default=None,
+                                                 description="Recipient name; leave empty to keep the current one.")
 
 
 @write_tool()
@@ -67,7 +67,7 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
 
 class ListVariantsArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    line_id: int | None = Field(default=None, description="One item line of the order; leave empty for all lines.")
+    line_id: StrictInt | None = Field(default=None, description="One item line of the order; leave empty for all lines.")
 
 
 @read_tool()
@@ -92,11 +92,11 @@ def list_variants(ctx: ToolContext, args: ListVariantsArgs) -> ToolResult:
 
 class ModifyOrderItemsArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    line_id: int = Field(description="The item line to change (line_id from get_order or list_variants).")
-    new_variant: str | None = Field(default=None, max_length=100,
-                                    description="The variant wanted: a variant_id from list_variants or its options as the customer says them, e.g. 'L' or 'Black / L'. Leave empty to keep the variant.")
-    new_quantity: int | None = Field(default=None, ge=1, le=99,
-                                     description="The new quantity of that line. Leave empty to keep it.")
+    line_id: StrictInt = Field(description="The item line to change (line_id from get_order or list_variants).")
+    new_variant: FreeText(100) | None = Field(default=None,
+                                              description="The variant wanted: a variant_id from list_variants or its options as the customer says them, e.g. 'L' or 'Black / L'. Leave empty to keep the variant.")
+    new_quantity: StrictInt | None = Field(default=None, ge=1, le=99,
+                                           description="The new quantity of that line. Leave empty to keep it.")
 
 
 @write_tool()
