@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.address import Address
+from tools.address import Address, complete_address, format_address, removed_parts
 from tools.context import ToolContext
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, error, ok
@@ -64,21 +64,29 @@ def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResu
             return denied("account.email_unique", "That email address cannot be used for this account.",
                           facts={"field": "email"}, alternatives=["use another email address"])
         changes = {"email": email}
-        what = f"email from {customer['email']} to {email}"
+        what, removed = f"email from {customer['email']} to {email}", ""
     elif args.field == "phone":
         phone = clean_phone(args.phone or "")
         if phone is None:
             return error("Give a valid phone number (7-15 digits) in `phone`.")
         changes = {"phone": phone}
-        what = f"phone from {customer['phone'] or 'none'} to {phone}"
+        what, removed = f"phone from {customer['phone'] or 'none'} to {phone}", ""
     else:
         if args.address is None:
-            return error("Give the new address in `address` (address_line1, city, zip_code, ...).")
-        a = args.address
-        changes = {"address_line1": a.address_line1, "address_line2": a.address_line2, "city": a.city,
-                   "state": a.state, "zip": a.zip_code, "country": a.country or customer["country"]}
-        what = f"default address to {a.one_line()}"
-    summary = f"Change the account's {what}."
+            return error("Give the new address in `address` (address_line1, city, state, zip_code, ...).")
+        address = complete_address(ctx.policy, args.address, current_country=customer["country"])
+        if isinstance(address, ToolResult):
+            return address
+        changes = {"address_line1": address.line1, "address_line2": address.line2, "city": address.city,
+                   "state": address.state, "zip": address.zip, "country": address.country}
+        if all(changes[k] == customer[k] for k in changes):
+            return error(f"{address.one_line()} already is the account's address; nothing to change.")
+        old = format_address(None, customer["address_line1"], customer["address_line2"], customer["city"],
+                             customer["state"], customer["zip"], customer["country"])
+        what = f"default address from {old or 'none'} to {address.one_line()}"
+        removed = removed_parts({"address_line2": customer["address_line2"], "state": customer["state"]},
+                                {"address_line2": address.line2, "state": address.state})
+    summary = f"Change the account's {what}.{removed}"
     if args.field == "address" and changes["zip"] != customer["zip"]:
         summary += f" The zip code used to verify identity becomes {changes['zip']}."
 

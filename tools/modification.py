@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictInt
 
-from tools.address import Address
+from tools.address import Address, complete_address, format_address, removed_parts
 from tools.amounts import share_of
 from tools.context import ToolContext
 from tools.lookup import customer_order, describe_payment, order_not_found, payment_method
@@ -41,17 +41,22 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
         return order_not_found(args.order_id)
     if order["status"] not in allowed:
         return _status_denial("modification.address_statuses", order, allowed, "the shipping address")
-    new = {
-        "ship_name": args.recipient_name or order["ship_name"],
-        "ship_line1": args.address_line1, "ship_line2": args.address_line2, "ship_city": args.city,
-        "ship_state": args.state, "ship_zip": args.zip_code,
-        "ship_country": args.country or order["ship_country"],
-    }
-    old_line = ", ".join(x for x in (order["ship_line1"], order["ship_line2"], order["ship_city"],
-                                    order["ship_state"], order["ship_zip"]) if x)
-    new_line = ", ".join(x for x in (new["ship_line1"], new["ship_line2"], new["ship_city"],
-                                    new["ship_state"], new["ship_zip"]) if x)
-    summary = f"Change the shipping address of order {order['id']} from {old_line} to {new_line}."
+    address = complete_address(ctx.policy, args, current_country=order["ship_country"])
+    if isinstance(address, ToolResult):
+        return address
+    name = args.recipient_name or order["ship_name"]
+    new = {"ship_name": name, "ship_line1": address.line1, "ship_line2": address.line2,
+           "ship_city": address.city, "ship_state": address.state, "ship_zip": address.zip,
+           "ship_country": address.country}
+    if all(new[k] == order[k] for k in new):
+        return error(f"Order {order['id']} already ships to {address.one_line(name)}; nothing to change.")
+    old_line = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
+                              order["ship_state"], order["ship_zip"], order["ship_country"])
+    new_line = address.one_line(name)
+    # The whole label, recipient and country included, old and new: every field the write changes.
+    summary = (f"Change the shipping address of order {order['id']} from {old_line} to {new_line}."
+               + removed_parts({"address_line2": order["ship_line2"], "state": order["ship_state"]},
+                               {"address_line2": address.line2, "state": address.state}))
 
     def apply(db) -> dict:
         db.execute("UPDATE orders SET ship_name = :ship_name, ship_line1 = :ship_line1, "
