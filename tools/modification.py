@@ -170,7 +170,8 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
                           alternatives=["choose a cheaper variant or a smaller quantity",
                                         "keep the order as it is"])
     new_desc = variant_label(target["options"])
-    change = f"{line['quantity']} x {line['product_name']} ({line['variant_desc']}) -> {quantity} x {new_desc}"
+    change = (f"{line['quantity']} x {line['product_name']} ({line['variant_desc']}) -> {quantity} x {new_desc} "
+              f"at {money(target['price_cents'])} each")
     if difference > 0:
         money_text = f"{money(difference)} will be charged to {describe_payment(pm)}"
         timing: dict[str, Any] = {}
@@ -179,7 +180,8 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
         money_text = f"{money(-difference)} will be refunded to {timing['refund_to']} {timing['timing']}"
     else:
         money_text, timing = "the price does not change", {}
-    summary = f"Order {order['id']}, line {line['id']}: {change}; {money_text}."
+    new_total = money(order["total_cents"] + difference)
+    summary = f"Order {order['id']}, line {line['id']}: {change}; {money_text}. The order total becomes {new_total}."
 
     def apply(db) -> dict:
         now = iso(ctx.now())
@@ -198,12 +200,12 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
                        "created_at) VALUES (?,?,?,?,?,?)",
                        (order["id"], "charge" if difference > 0 else "refund", abs(difference),
                         pm["id"] if pm else None, f"line {line['id']}: {change}", now))
-        return {"order_id": order["id"], "new_total": money(order["total_cents"] + difference)}
+        return {"order_id": order["id"], "new_total": new_total}
 
     return Plan(summary=summary, apply=apply,
                 done_message=f"Order {order['id']} is updated: {change}; {money_text}.",
                 data={"order_id": order["id"], "line_id": line["id"], "new_variant_id": target["id"],
                       "new_variant": new_desc, "new_quantity": quantity,
                       "price_difference": money(difference),
-                      "new_total": money(order["total_cents"] + difference),
+                      "new_total": new_total,
                       **({"refund_to": timing["refund_to"], "timing": timing["timing"]} if timing else {})})
