@@ -32,7 +32,7 @@ from agent.provenance import (CONDITION_QUESTION, QUESTIONS, stated_condition, u
 from tools.context import ToolContext
 from tools.registry import get_tool, run_tool
 from tools.results import ToolResult
-from tools.values import iso
+from tools.values import as_plain_text, iso
 
 if TYPE_CHECKING:
     from agent.support_agent import SupportAgent
@@ -566,7 +566,8 @@ class Session:
         emit(Event(type="tool_result", data=_result_event(call.name, result)))
 
     def _route_to_help(self, question: str, tool_messages: list[str], emit: Emit) -> None:
-        self._runtime_call("route", "search_help_center", {"query": question[:300]}, tool_messages, emit)
+        self._runtime_call("route", "search_help_center", {"query": as_plain_text(question)[:300]},
+                           tool_messages, emit)
 
     def _runtime_call(self, prefix: str, name: str, args: dict[str, Any], tool_messages: list[str],
                       emit: Emit) -> ToolResult:

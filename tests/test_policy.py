@@ -102,6 +102,9 @@ def test_help_center_re_renders_policy_numbers(store, ctx_for, call, tmp_path):
     ('support_open: "09:00"', 'support_open: "9am"', "escalation.support_open"),
     ("allowed_statuses: [pending, processing]", "allowed_statuses: [pending, teleported]",
      "cancellation.allowed_statuses"),
+    ("required: [address_line1, city, state, zip_code]", "required: [address_line1, town]",
+     "address.complete.US.required"),
+    ("postal_code: '^\\d{5}(-\\d{4})?$'", "postal_code: '^(\\d{5}'", "address.complete.US.postal_code"),
 ])
 def test_invalid_header_value_names_the_field(tmp_path, old, new, field):
     with pytest.raises(PolicyError) as exc:

@@ -26,6 +26,15 @@ def test_a_general_question_before_verification_goes_to_the_help_center(tmp_path
     assert tool_events(reply)[-1]["status"] == "ok"
 
 
+def test_a_question_over_several_lines_still_reaches_the_help_center(tmp_path):
+    """Tool arguments are one line of plain text; the runtime's own search passes the question so."""
+    agent, model = make_agent(tmp_path, [PLACEHOLDER_LOGIN, "We ship to Canada in 7-14 business days."])
+    reply = agent.session().send("Do you ship\nto Canada?\u200f Thanks")
+    assert [(e["tool"], e["status"]) for e in tool_events(reply)][-1] == ("search_help_center", "ok")
+    assert agent.store.one("SELECT arguments FROM audit_log WHERE tool = 'search_help_center'")["arguments"] \
+        == '{"query": "Do you ship to Canada? Thanks"}'
+
+
 def test_asking_for_opening_hours_is_not_an_escalation(tmp_path):
     agent, model = make_agent(tmp_path, [
         {"tool": "escalate_to_human", "arguments": {"reason": "customer_request", "summary": "hours"}},

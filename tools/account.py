@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.address import Address
+from tools.address import Address, complete_address, format_address, removed_parts
 from tools.context import ToolContext
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, error, ok
-from tools.values import iso
+from tools.values import FreeText, iso
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 RESET_RULE = "account.password_reset_to_email_on_file"
@@ -35,8 +35,8 @@ def clean_phone(raw: str) -> str | None:
 
 class UpdateAccountArgs(BaseModel):
     field: Literal["email", "phone", "address"] = Field(description="What to change.")
-    email: str | None = Field(default=None, max_length=254, description="The new email, when field is email.")
-    phone: str | None = Field(default=None, max_length=30, description="The new phone number, when field is phone.")
+    email: FreeText(254) | None = Field(default=None, description="The new email, when field is email.")
+    phone: FreeText(30) | None = Field(default=None, description="The new phone number, when field is phone.")
     address: Address | None = Field(default=None, description="The new default address, when field is address.")
 
 
@@ -64,21 +64,29 @@ def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResu
             return denied("account.email_unique", "That email address cannot be used for this account.",
                           facts={"field": "email"}, alternatives=["use another email address"])
         changes = {"email": email}
-        what = f"email from {customer['email']} to {email}"
+        what, removed = f"email from {customer['email']} to {email}", ""
     elif args.field == "phone":
         phone = clean_phone(args.phone or "")
         if phone is None:
             return error("Give a valid phone number (7-15 digits) in `phone`.")
         changes = {"phone": phone}
-        what = f"phone from {customer['phone'] or 'none'} to {phone}"
+        what, removed = f"phone from {customer['phone'] or 'none'} to {phone}", ""
     else:
         if args.address is None:
-            return error("Give the new address in `address` (address_line1, city, zip_code, ...).")
-        a = args.address
-        changes = {"address_line1": a.address_line1, "address_line2": a.address_line2, "city": a.city,
-                   "state": a.state, "zip": a.zip_code, "country": a.country or customer["country"]}
-        what = f"default address to {a.one_line()}"
-    summary = f"Change the account's {what}."
+            return error("Give the new address in `address` (address_line1, city, state, zip_code, ...).")
+        address = complete_address(ctx.policy, args.address, current_country=customer["country"])
+        if isinstance(address, ToolResult):
+            return address
+        changes = {"address_line1": address.line1, "address_line2": address.line2, "city": address.city,
+                   "state": address.state, "zip": address.zip, "country": address.country}
+        if all(changes[k] == customer[k] for k in changes):
+            return error(f"{address.one_line()} already is the account's address; nothing to change.")
+        old = format_address(None, customer["address_line1"], customer["address_line2"], customer["city"],
+                             customer["state"], customer["zip"], customer["country"])
+        what = f"default address from {old or 'none'} to {address.one_line()}"
+        removed = removed_parts({"address_line2": customer["address_line2"], "state": customer["state"]},
+                                {"address_line2": address.line2, "state": address.state})
+    summary = f"Change the account's {what}.{removed}"
     if args.field == "address" and changes["zip"] != customer["zip"]:
         summary += f" The zip code used to verify identity becomes {changes['zip']}."
 
@@ -92,8 +100,8 @@ def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResu
 
 
 class SendPasswordResetArgs(BaseModel):
-    email: str | None = Field(default=None, max_length=254,
-                              description="The account's email, only needed when the customer is not verified. The link always goes to the email on file.")
+    email: FreeText(254) | None = Field(default=None,
+                                        description="The account's email, only needed when the customer is not verified. The link always goes to the email on file.")
 
 
 # Immediate, and allowed before verification: the link only ever goes to the inbox already on file, so

@@ -1,24 +1,117 @@
-"""A postal address as tools take it from the model (order shipping address, account address)."""
+"""A postal address as tools take it from the model (order shipping address, account address), and the
+one check every tool that writes an address makes: is it complete for its country?
+
+How a change treats the fields the customer did not give: the new address is complete as given. A
+unit (address_line2) or an optional state left out means the new address has none, and the
+confirmation names the old value that goes away; `country` (and an order's recipient name) left out
+keep the current one, and the confirmation shows it. A required field left out is never filled in
+from the old address: the write is refused with the missing fields named (rule `address.complete`).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from tools.policy import CountryAddressRules, Policy
+from tools.results import ToolResult, denied
+from tools.values import FreeText
+
+COMPLETE_RULE = "address.complete"
+# How a field is named to the customer unless the country's rules name it otherwise (`labels`).
+LABELS = {"address_line1": "street and number", "address_line2": "apartment or unit", "city": "city",
+          "state": "state or region", "zip_code": "postal code"}
 
 
 class Address(BaseModel):
-    address_line1: str = Field(min_length=1, max_length=200, description="Street and number.")
-    address_line2: str | None = Field(default=None, max_length=200, description="Apartment, suite, etc.")
-    city: str = Field(min_length=1, max_length=100, description="City.")
-    state: str | None = Field(default=None, max_length=50, description="State or region, e.g. CA.")
-    zip_code: str = Field(min_length=3, max_length=12, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$",
-                          description="Zip or postal code.")
-    country: str | None = Field(default=None, max_length=60, description="Country; leave empty to keep the current one.")
+    address_line1: FreeText(200, min_length=1) = Field(description="Street and number.")
+    address_line2: FreeText(200) | None = Field(default=None, description="Apartment, suite, etc.")
+    city: FreeText(100, min_length=1) = Field(description="City.")
+    state: FreeText(50) | None = Field(default=None, description="State or region, e.g. CA.")
+    zip_code: FreeText(12, min_length=3, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$") = Field(
+        description="Zip or postal code.")
+    country: FreeText(60) | None = Field(default=None, description="Country; leave empty to keep the current one.")
 
-    @field_validator("address_line1", "address_line2", "city", "state", "zip_code", "country", mode="before")
-    @classmethod
-    def _strip(cls, v: object) -> object:
-        return v.strip() if isinstance(v, str) else v
 
-    def one_line(self) -> str:
-        return ", ".join(x for x in (self.address_line1, self.address_line2, self.city, self.state,
-                                     self.zip_code, self.country) if x)
+@dataclass(frozen=True)
+class PostalAddress:
+    """A complete address as it is written to the store (country as its code)."""
+
+    line1: str
+    line2: str | None
+    city: str
+    state: str | None
+    zip: str
+    country: str
+
+    def one_line(self, name: str | None = None) -> str:
+        return format_address(name, self.line1, self.line2, self.city, self.state, self.zip, self.country)
+
+
+def format_address(name: str | None, line1: str | None, line2: str | None, city: str | None,
+                   state: str | None, zip_code: str | None, country: str | None) -> str:
+    """'Jane Doe, 5 Elm St, Apt 2, Oakland, CA 94601, US': every part that is set, in label order."""
+    region = " ".join(x for x in (state, zip_code) if x)
+    return ", ".join(x for x in (name, line1, line2, city, region, country) if x)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def country_rules(policy: Policy, country: str | None) -> tuple[str, CountryAddressRules] | None:
+    """The country's code and rules, found by its code or any of its names (case and dots ignored)."""
+    wanted = _key(country or "")
+    for code, rules in policy.address.complete.items():
+        if wanted and wanted in {_key(code), *(_key(n) for n in rules.names)}:
+            return code, rules
+    return None
+
+
+def complete_address(policy: Policy, given: Address, *, current_country: str | None) -> PostalAddress | ToolResult:
+    """The address to write, or the denial (`address.complete`) naming what is missing or malformed."""
+    asked = given.country or current_country
+    found = country_rules(policy, asked)
+    if found is None:
+        countries = list(policy.address.complete)
+        return denied(COMPLETE_RULE, f"I can only take addresses in {' or '.join(countries)} here, not "
+                      f"{asked or 'an address without a country'}.",
+                      facts={"country": asked, "countries": countries},
+                      alternatives=["ask for a human agent"])
+    code, rules = found
+    labels = {**LABELS, **rules.labels}
+    values = {"address_line1": given.address_line1, "address_line2": given.address_line2 or None,
+              "city": given.city, "state": given.state or None, "zip_code": given.zip_code}
+    missing = [f for f in rules.required if not values[f]]
+    malformed = bool(values["zip_code"] and rules.postal_code
+                     and not re.fullmatch(rules.postal_code, values["zip_code"]))
+    if missing or malformed:
+        needed = [labels[f] for f in rules.required]
+        problems = []
+        if missing:
+            problems.append(f"The new address is missing the {_and([labels[f] for f in missing])}.")
+        if malformed:
+            problems.append(f"{values['zip_code']} is not a valid {labels['zip_code']} in {code}"
+                            f"{' (' + rules.postal_code_format + ')' if rules.postal_code_format else ''}.")
+        facts: dict = {"country": code, "missing": missing}
+        if malformed:
+            facts["invalid"] = {"zip_code": values["zip_code"]}
+        return denied(COMPLETE_RULE, " ".join(problems) + f" Please give the complete address: {_and(needed)}.",
+                      facts=facts, alternatives=[f"give the complete address: {_and(needed)}"])
+    return PostalAddress(line1=values["address_line1"], line2=values["address_line2"], city=values["city"],
+                         state=values["state"], zip=values["zip_code"], country=code)
+
+
+def removed_parts(old: dict[str, str | None], new: dict[str, str | None]) -> str:
+    """' The apartment or unit (Apt 4) is removed.' for every part the old address had and the new one
+    has not (empty when none), so a confirmation never blanks a field silently."""
+    gone = [f"{LABELS.get(k, k)} ({old[k]})" for k in new if old.get(k) and not new[k]]
+    if not gone:
+        return ""
+    return f" The {_and(gone)} {'is' if len(gone) == 1 else 'are'} removed."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

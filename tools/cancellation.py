@@ -9,12 +9,12 @@ from tools.lookup import customer_order, order_not_found, payment_method
 from tools.refund_rules import record_refund, refund_timing
 from tools.registry import write_tool
 from tools.results import Plan, ToolResult, denied
-from tools.values import OrderId, iso, money
+from tools.values import FreeText, OrderId, iso, money
 
 
 class CancelOrderArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    reason: str = Field(default="", description="Why the customer wants to cancel, in their words.")
+    reason: FreeText(500) = Field(default="", description="Why the customer wants to cancel, in their words.")
 
 
 @write_tool()

@@ -19,6 +19,7 @@ from tools.policy import Policy, load_policy, render_prose
 from tools.registry import read_tool
 from tools.results import ToolResult, error, ok
 from tools.store import Store
+from tools.values import FreeText
 
 VERSION_KEY = "help_center_version"
 MAX_RESULTS = 3
@@ -82,7 +83,7 @@ def fts_query(text: str) -> str | None:
 
 
 class SearchHelpCenterArgs(BaseModel):
-    query: str = Field(min_length=1, max_length=500, description="The customer's question or its keywords, e.g. 'reset password' or 'what is your return policy'.")
+    query: FreeText(500, min_length=1) = Field(description="The customer's question or its keywords, e.g. 'reset password' or 'what is your return policy'.")
 
 
 @read_tool(requires_identity=False)

@@ -7,14 +7,14 @@ from pydantic import BaseModel, Field
 from tools.context import ToolContext
 from tools.registry import read_tool
 from tools.results import ToolResult, denied, ok
-from tools.values import OrderId
+from tools.values import FreeText, OrderId
 
 LOCK_RULE = "identity.max_failed_attempts"
 
 
 class VerifyCustomerArgs(BaseModel):
-    email: str = Field(description="The customer's email address.")
-    zip_code: str | None = Field(default=None, description="Zip code of the account's address.")
+    email: FreeText(254) = Field(description="The customer's email address.")
+    zip_code: FreeText(12) | None = Field(default=None, description="Zip code of the account's address.")
     order_id: OrderId | None = Field(default=None, description="An order id such as W1001, instead of the zip code.")
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import sqlite_utils
 from pydantic import BaseModel, Field
 
+from tools.address import format_address
 from tools.context import ToolContext
 from tools.lookup import customer_order, order_not_found, payment_method
 from tools.refund_rules import record_refund, refund_timing
@@ -111,8 +112,12 @@ def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan |
                           f"{', '.join(l['product_name'] for l in short)} is out of stock, so a replacement "
                           f"cannot be sent now.", facts={"out_of_stock_line_ids": [l["id"] for l in short]},
                           alternatives=["choose a refund instead"])
+        items = ", ".join(f"{l['quantity']} x {l['product_name']}"
+                          + (f" ({l['variant_desc']})" if l["variant_desc"] else "") for l in order["lines"])
+        ship_to = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
+                                 order["ship_state"], order["ship_zip"], order["ship_country"])
         summary = (f"File a lost-package claim for order {order['id']} and send a replacement of the same "
-                   f"items to the same address at no charge.")
+                   f"items ({items}) to the same address ({ship_to}) at no charge.")
         done = "The claim is filed and a replacement order is on its way to processing, at no charge."
 
         def apply(db) -> dict:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
-from tools.address import Address
+from tools.address import Address, complete_address, format_address, removed_parts
 from tools.amounts import share_of
 from tools.context import ToolContext
 from tools.lookup import customer_order, describe_payment, order_not_found, payment_method
 from tools.refund_rules import refund_timing
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, error, ok
-from tools.values import OrderId, iso, money
+from tools.values import FreeText, OrderId, iso, money
 from tools.variants import match_variant, product_variants, variant_label, variant_view
 
 
@@ -28,8 +28,8 @@ def _status_denial(rule: str, order: dict[str, Any], allowed: list[str], what: s
 
 class ModifyOrderAddressArgs(Address):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    recipient_name: str | None = Field(default=None, max_length=100,
-                                       description="Recipient name; leave empty to keep the current one.")
+    recipient_name: FreeText(100) | None = Field(default=None,
+                                                 description="Recipient name; leave empty to keep the current one.")
 
 
 @write_tool()
@@ -41,17 +41,22 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
         return order_not_found(args.order_id)
     if order["status"] not in allowed:
         return _status_denial("modification.address_statuses", order, allowed, "the shipping address")
-    new = {
-        "ship_name": args.recipient_name or order["ship_name"],
-        "ship_line1": args.address_line1, "ship_line2": args.address_line2, "ship_city": args.city,
-        "ship_state": args.state, "ship_zip": args.zip_code,
-        "ship_country": args.country or order["ship_country"],
-    }
-    old_line = ", ".join(x for x in (order["ship_line1"], order["ship_line2"], order["ship_city"],
-                                    order["ship_state"], order["ship_zip"]) if x)
-    new_line = ", ".join(x for x in (new["ship_line1"], new["ship_line2"], new["ship_city"],
-                                    new["ship_state"], new["ship_zip"]) if x)
-    summary = f"Change the shipping address of order {order['id']} from {old_line} to {new_line}."
+    address = complete_address(ctx.policy, args, current_country=order["ship_country"])
+    if isinstance(address, ToolResult):
+        return address
+    name = args.recipient_name or order["ship_name"]
+    new = {"ship_name": name, "ship_line1": address.line1, "ship_line2": address.line2,
+           "ship_city": address.city, "ship_state": address.state, "ship_zip": address.zip,
+           "ship_country": address.country}
+    if all(new[k] == order[k] for k in new):
+        return error(f"Order {order['id']} already ships to {address.one_line(name)}; nothing to change.")
+    old_line = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
+                              order["ship_state"], order["ship_zip"], order["ship_country"])
+    new_line = address.one_line(name)
+    # The whole label, recipient and country included, old and new: every field the write changes.
+    summary = (f"Change the shipping address of order {order['id']} from {old_line} to {new_line}."
+               + removed_parts({"address_line2": order["ship_line2"], "state": order["ship_state"]},
+                               {"address_line2": address.line2, "state": address.state}))
 
     def apply(db) -> dict:
         db.execute("UPDATE orders SET ship_name = :ship_name, ship_line1 = :ship_line1, "
@@ -67,7 +72,7 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
 
 class ListVariantsArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    line_id: int | None = Field(default=None, description="One item line of the order; leave empty for all lines.")
+    line_id: StrictInt | None = Field(default=None, description="One item line of the order; leave empty for all lines.")
 
 
 @read_tool()
@@ -92,11 +97,11 @@ def list_variants(ctx: ToolContext, args: ListVariantsArgs) -> ToolResult:
 
 class ModifyOrderItemsArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    line_id: int = Field(description="The item line to change (line_id from get_order or list_variants).")
-    new_variant: str | None = Field(default=None, max_length=100,
-                                    description="The variant wanted: a variant_id from list_variants or its options as the customer says them, e.g. 'L' or 'Black / L'. Leave empty to keep the variant.")
-    new_quantity: int | None = Field(default=None, ge=1, le=99,
-                                     description="The new quantity of that line. Leave empty to keep it.")
+    line_id: StrictInt = Field(description="The item line to change (line_id from get_order or list_variants).")
+    new_variant: FreeText(100) | None = Field(default=None,
+                                              description="The variant wanted: a variant_id from list_variants or its options as the customer says them, e.g. 'L' or 'Black / L'. Leave empty to keep the variant.")
+    new_quantity: StrictInt | None = Field(default=None, ge=1, le=99,
+                                           description="The new quantity of that line. Leave empty to keep it.")
 
 
 @write_tool()
@@ -165,7 +170,8 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
                           alternatives=["choose a cheaper variant or a smaller quantity",
                                         "keep the order as it is"])
     new_desc = variant_label(target["options"])
-    change = f"{line['quantity']} x {line['product_name']} ({line['variant_desc']}) -> {quantity} x {new_desc}"
+    change = (f"{line['quantity']} x {line['product_name']} ({line['variant_desc']}) -> {quantity} x {new_desc} "
+              f"at {money(target['price_cents'])} each")
     if difference > 0:
         money_text = f"{money(difference)} will be charged to {describe_payment(pm)}"
         timing: dict[str, Any] = {}
@@ -174,7 +180,8 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
         money_text = f"{money(-difference)} will be refunded to {timing['refund_to']} {timing['timing']}"
     else:
         money_text, timing = "the price does not change", {}
-    summary = f"Order {order['id']}, line {line['id']}: {change}; {money_text}."
+    new_total = money(order["total_cents"] + difference)
+    summary = f"Order {order['id']}, line {line['id']}: {change}; {money_text}. The order total becomes {new_total}."
 
     def apply(db) -> dict:
         now = iso(ctx.now())
@@ -193,12 +200,12 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
                        "created_at) VALUES (?,?,?,?,?,?)",
                        (order["id"], "charge" if difference > 0 else "refund", abs(difference),
                         pm["id"] if pm else None, f"line {line['id']}: {change}", now))
-        return {"order_id": order["id"], "new_total": money(order["total_cents"] + difference)}
+        return {"order_id": order["id"], "new_total": new_total}
 
     return Plan(summary=summary, apply=apply,
                 done_message=f"Order {order['id']} is updated: {change}; {money_text}.",
                 data={"order_id": order["id"], "line_id": line["id"], "new_variant_id": target["id"],
                       "new_variant": new_desc, "new_quantity": quantity,
                       "price_difference": money(difference),
-                      "new_total": money(order["total_cents"] + difference),
+                      "new_total": new_total,
                       **({"refund_to": timing["refund_to"], "timing": timing["timing"]} if timing else {})})

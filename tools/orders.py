@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from tools.context import ToolContext
 from tools.lookup import customer_order, describe_payment, order_not_found, payment_method
@@ -53,7 +53,7 @@ def get_order(ctx: ToolContext, args: GetOrderArgs) -> ToolResult:
 
 
 class ListOrdersArgs(BaseModel):
-    limit: int = Field(default=10, ge=1, le=50, description="How many recent orders to list.")
+    limit: StrictInt = Field(default=10, ge=1, le=50, description="How many recent orders to list.")
 
 
 @read_tool()

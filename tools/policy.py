@@ -92,6 +92,35 @@ class AccountRules(_Section):
     updatable_fields: list[Literal["email", "phone", "address"]]
 
 
+AddressField = Literal["address_line1", "address_line2", "city", "state", "zip_code"]
+
+
+class CountryAddressRules(_Section):
+    """What a complete address is in one country."""
+
+    names: list[str] = []  # other ways customers write the country ("USA", "United States")
+    required: list[AddressField]
+    postal_code: str | None = None  # a regular expression the whole postal code must match
+    postal_code_format: str = ""  # that format in words, for the customer
+    labels: dict[AddressField, str] = {}  # the country's words for fields ("ZIP code")
+
+    @field_validator("postal_code")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return v
+
+
+class AddressRules(_Section):
+    # country code (as stored on orders and accounts) -> its rules; an address in a country not
+    # listed here cannot be written in chat
+    complete: dict[str, CountryAddressRules] = Field(min_length=1)
+
+
 class Policy(_Section):
     store: StoreInfo
     identity: IdentityRules
@@ -103,6 +132,7 @@ class Policy(_Section):
     escalation: EscalationRules
     complaints: ComplaintRules
     account: AccountRules
+    address: AddressRules
     prose: str = ""
     source: str = ""
 

@@ -43,6 +43,13 @@ def refunds_owed(ctx: ToolContext, order: dict[str, Any]) -> list[dict[str, Any]
     return [item for item in owed if item["amount_cents"] > 0]
 
 
+def _lines_not_returned(db, order_id: str) -> int:
+    """How many item lines of the order no return (open or done) covers."""
+    return db.execute("SELECT count(*) FROM order_lines WHERE order_id = ? AND id NOT IN (SELECT "
+                      "rl.order_line_id FROM return_lines rl JOIN returns r ON r.id = rl.return_id "
+                      "WHERE r.order_id = ? AND r.status != 'cancelled')", (order_id, order_id)).fetchone()[0]
+
+
 class IssueRefundArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1002.")
     to_store_credit: bool = Field(default=False, description="True if the customer prefers store credit (a gift card, immediately) over the original payment method.")
@@ -72,8 +79,12 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
     pm = payment_method(ctx, order["payment_method_id"])
     timing = refund_timing(ctx, pm, store_credit=args.to_store_credit)
     what = " and ".join(f"return {i['id']}" if i["kind"] == "return" else "the lost-package claim" for i in owed)
+    new_status = None
+    if any(item["kind"] == "return" for item in owed):
+        new_status = "returned" if not _lines_not_returned(ctx.store.db, order["id"]) else "delivered"
     summary = (f"Refund {money(total)} for {what} on order {order['id']} to {timing['refund_to']} "
-               f"{timing['timing']}.")
+               f"{timing['timing']}. This closes {what}"
+               + (f", and order {order['id']} shows as returned" if new_status == "returned" else "") + ".")
 
     def apply(db) -> dict:
         now = iso(ctx.now())
@@ -90,13 +101,8 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
                                        store_credit=args.to_store_credit)
                 db.execute("UPDATE tickets SET status = 'resolved' WHERE id = ?", (item["id"],))
             refund_ids.append(refund["refund_id"])
-        if any(item["kind"] == "return" for item in owed):
-            left = db.execute("SELECT count(*) FROM order_lines WHERE order_id = ? AND id NOT IN (SELECT "
-                              "rl.order_line_id FROM return_lines rl JOIN returns r ON r.id = rl.return_id "
-                              "WHERE r.order_id = ? AND r.status != 'cancelled')",
-                              (order["id"], order["id"])).fetchone()[0]
-            db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?",
-                       ("returned" if left == 0 else "delivered", now, order["id"]))
+        if new_status is not None:
+            db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (new_status, now, order["id"]))
         return {"refund_ids": refund_ids}
 
     return Plan(summary=summary, apply=apply,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from tools.amounts import percent_of, share_of
 from tools.context import ToolContext
@@ -18,7 +18,7 @@ from tools.policy import Condition
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, error, ok
 from tools.shipping import as_utc
-from tools.values import OrderId, iso, money
+from tools.values import FreeText, OrderId, iso, money
 
 NOT_DELIVERED_RULE = "returns.after_delivery_only"
 ALREADY_RETURNED_RULE = "returns.once_per_item"
@@ -169,7 +169,7 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
 
 class CheckRefundEligibilityArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1002.")
-    line_ids: list[int] | None = Field(default=None, description="Item lines to return; leave empty for every item of the order.")
+    line_ids: list[StrictInt] | None = Field(default=None, description="Item lines to return; leave empty for every item of the order.")
     condition: Condition | None = Field(default=None, description="The item's condition if the customer said it: unopened, opened (used, not defective), defective, or wrong_item (not what was ordered). Leave empty to get the refund for each condition.")
 
 
@@ -216,8 +216,8 @@ def check_refund_eligibility(ctx: ToolContext, args: CheckRefundEligibilityArgs)
 
 class StartReturnArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1002.")
-    line_ids: list[int] | None = Field(default=None, description="Item lines to return; leave empty for every item of the order.")
-    reason: str = Field(min_length=1, max_length=500, description="Why the customer returns it, in their words.")
+    line_ids: list[StrictInt] | None = Field(default=None, description="Item lines to return; leave empty for every item of the order.")
+    reason: FreeText(500, min_length=1) = Field(description="Why the customer returns it, in their words.")
     condition: Condition = Field(description="The item's condition: unopened, opened (used, not defective), defective, or wrong_item (not what was ordered).")
 
 

@@ -14,7 +14,7 @@ from tools.lookup import customer_order, order_not_found
 from tools.registry import read_tool, write_tool
 from tools.results import Plan, ToolResult, denied, ok
 from tools.ticket_records import open_ticket
-from tools.values import OrderId
+from tools.values import FreeText, OrderId
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -57,7 +57,7 @@ ComplaintCategory = Literal["defective", "wrong_item", "billing", "other"]
 
 class FileComplaintArgs(BaseModel):
     category: ComplaintCategory = Field(description="defective item, wrong_item received, billing problem (e.g. a double charge), or other.")
-    summary: str = Field(min_length=1, max_length=1000, description="What happened, in the customer's words.")
+    summary: FreeText(1000, min_length=1) = Field(description="What happened, in the customer's words.")
     order_id: OrderId | None = Field(default=None, description="The order concerned, if any, e.g. W1002.")
 
 
@@ -100,7 +100,7 @@ EscalationReason = Literal["customer_request", "out_of_scope", "approval_require
 
 class EscalateToHumanArgs(BaseModel):
     reason: EscalationReason = Field(description="Why a human is needed.")
-    summary: str = Field(min_length=1, max_length=1000, description="What the customer needs, for the human agent, in one or two sentences.")
+    summary: FreeText(1000, min_length=1) = Field(description="What the customer needs, for the human agent, in one or two sentences.")
     order_id: OrderId | None = Field(default=None, description="The order concerned, if any.")
 
 
