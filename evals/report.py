@@ -160,6 +160,19 @@ def side_by_side(result: RunResult) -> list[tuple[str, str, Summary | None, Summ
     return rows
 
 
+def sampling(result: RunResult) -> list[tuple[str, str]]:
+    """(label, value) pairs for the report's header: the temperatures the trials ran at and the seeds."""
+    temperatures = sorted({t.temperature for t in result.results if t.temperature is not None})
+    out = []
+    if temperatures:
+        out.append(("temperature", ", ".join(f"{t:g}" for t in temperatures)))
+    elif result.seed is not None:
+        out.append(("temperature", "the endpoint's default"))
+    if result.seed is not None and any(t.seed is not None for t in result.results):
+        out.append(("trial k uses seed", f"{result.seed} + k"))
+    return out
+
+
 def render_html(result: RunResult) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from markupsafe import Markup
@@ -173,7 +186,7 @@ def render_html(result: RunResult) -> str:
     env.filters["metric"] = lambda row, value: _value(row, value)
     return env.get_template("report.html.j2").render(
         r=result, o=result.overall, ks=sorted(result.overall.pass_hat), failed=failed, charts=charts,
-        scenarios=scenarios, side=side_by_side(result),
+        scenarios=scenarios, side=side_by_side(result), sampling=sampling(result),
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"))
 
 

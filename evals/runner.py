@@ -198,7 +198,8 @@ class TrialRunner:
         if self.model is None:
             return {"seed": None, "temperature": None}
         seed = self.seed + trial
-        for model in {id(m): m for m in (self.model, self.user_model) if m is not None}.values():
+        customer = [self.user_model] if self.user_model not in (None, self.model) else []
+        for model in [self.model, *customer]:
             if hasattr(model, "seed"):
                 model.seed = seed
         if self.temperature is not None:

@@ -175,3 +175,20 @@ def test_cli_agent_and_sampling_options(tmp_path, capsys):
     assert cli(str(path), "--temperature", "0.5") == 2
     assert cli(str(path), "--seed", "3") == 2
     assert "need a live --model" in capsys.readouterr().err
+
+
+def test_cli_both_agents_writes_the_side_by_side_reports(tmp_path, capsys):
+    """`--model scripted` is a model with no steps: every model step fails, for both agents alike;
+    the run completes and both reports carry both agents."""
+    path = tmp_path / "s.yaml"
+    path.write_text(textwrap.dedent(CANCEL))
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    assert cli(str(path), "--model", "scripted", "--agent", "both", "--trials", "2", "--json", str(out_json),
+               "--html", str(out_html)) == 0
+    data = json.loads(out_json.read_text())
+    assert [(r["agent"], r["trial"]) for r in data["results"]] == [
+        ("runtime", 1), ("runtime", 2), ("baseline", 1), ("baseline", 2)]
+    assert data["agent"] == "runtime" and data["baseline"]["overall"]["trials"] == 2
+    assert [row["metric"] for row in data["comparison"]][:2] == ["pass^1", "pass^2"]
+    assert "Side by side: runtime (ours) and the baseline" in out_html.read_text()
+    assert "Side by side: runtime (ours) vs baseline" in capsys.readouterr().out
