@@ -65,8 +65,9 @@ def _failed_line(t, both: bool) -> str:
     where = f"turn {first.turn}" if first.turn else "conversation"
     more = len(t.failures) + len(t.violations) - 1
     who = f" ({t.agent})" if both else ""
+    phrasing = f" [dim]phrasings {t.phrasings_used}[/]" if t.phrasings_used else ""
     return (f"  [red]✗[/] {t.scenario} #{t.trial}{who} — [bold]{escape(first.check)}[/] ({where}): "
-            f"{escape(first.message)}" + (f" [dim](+{more} more)[/]" if more else ""))
+            f"{escape(first.message)}" + (f" [dim](+{more} more)[/]" if more else "") + phrasing)
 
 
 def _totals_line(name: str, o: Summary, seconds: float | None) -> str:
