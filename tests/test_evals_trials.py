@@ -32,7 +32,8 @@ CANCEL = """
   expect:
     db:
       changed:
-        - {table: orders, where: {id: W1001}, set: {status: cancelled, cancelled_at: now, cancel_reason: {contains: mistake}}}
+        - {table: orders, where: {id: W1001},
+           set: {status: cancelled, cancelled_at: now, cancel_reason: {contains: mistake}}}
         - {table: variants, where: {id: V0002}, set: {stock: {delta: 1}}}
         - {table: variants, where: {id: V0132}, set: {stock: {delta: 2}}}
       added: [{table: refunds, match: {order_id: W1001, amount_cents: 11623}}]
@@ -153,13 +154,15 @@ def test_the_side_by_side_report_renders_both_agents(tmp_path):
                           seconds=1.0, agents=("runtime", "baseline"), temperature=None, seed=0)
     rows = {r.metric: r for r in result.comparison}
     assert (rows["pass^1"].ours, rows["pass^1"].baseline, rows["pass^1"].ratio) == (1.0, 0.0, None)
-    assert (rows["policy violations"].ours, rows["policy violations"].baseline, rows["policy violations"].ratio) == (0, 1, 0.0)
+    violations = rows["policy violations"]
+    assert (violations.ours, violations.baseline, violations.ratio) == (0, 1, 0.0)
     assert rows["model s/turn"].ratio == 0.5
     data = json.loads(write_json(result, tmp_path / "r.json").read_text())
     assert data["baseline"]["overall"]["passes"] == 0 and data["comparison"][0]["metric"] == "pass^1"
     page = render_html(result)
     assert "Side by side: runtime (ours) and the baseline" in page
-    assert "<td>model s/turn</td><td class=\"num\">2.00</td><td class=\"num\">4.00</td><td class=\"num\">0.50×</td>" in page
+    assert ('<td>model s/turn</td><td class="num">2.00</td><td class="num">4.00</td><td class="num">0.50×</td>'
+            in page)
     assert "cancel-w1001" in page and "<td class=\"num\">1/1</td>" in page and "<td class=\"num\">0/1</td>" in page
     assert "✗ cancel-w1001 · trial 1 · baseline" in page  # the baseline's failed trial, labelled
 
