@@ -228,6 +228,19 @@ class Session:
         self._audit(tool, args, phase="preview", status="needs_confirmation", action_id=action.id,
                     message=question)
 
+    def new_zip(self, ids: Any) -> str | None:
+        """The zip code of a new address: this message's, else the customer's latest earlier one; never
+        the account's own (the one they log in with)."""
+        from agent.understanding.ids import find_identifiers
+
+        row = self.agent.store.one("SELECT zip FROM customers WHERE id = ?", (self.customer_id,))
+        own = {(row or {}).get("zip"), (ids.login or {}).get("zip_code")}
+        for zips in (ids.zips, find_identifiers(self.customer_words()).zips[::-1]):
+            fresh = [z for z in zips if z not in own]
+            if fresh:
+                return fresh[0]
+        return None
+
     def login_details(self, ids: Any) -> dict[str, str] | None:
         """Login details: this message's, or its zip code with the one email given earlier (a retry)."""
         if ids.login:

@@ -2,7 +2,7 @@
 
 pass^k for one scenario with c successes in n trials is C(c, k) / C(n, k): the chance that k trials
 drawn from the n all succeed (the agent is reliable, not just sometimes right). A run's pass^k is the
-mean over its scenarios.
+mean over its scenarios. `compare` puts two agents' summaries side by side (ours / the baseline).
 """
 
 from __future__ import annotations
@@ -62,3 +62,26 @@ def summarize(name: str, trials_by_scenario: dict[str, list], max_k: int) -> Sum
         mean_turns=round(turns / len(trials), 2) if trials else 0.0,
         model_seconds_per_turn=round(sum(t.model_seconds for t in trials) / turns, 3) if turns else 0.0,
     )
+
+
+class ComparisonRow(BaseModel):
+    """One line of the side-by-side table: a metric for our runtime and for the baseline."""
+
+    metric: str
+    ours: float
+    baseline: float
+    ratio: float | None = None  # ours / baseline (None when the baseline's value is 0)
+    higher_is_better: bool = True
+
+
+def compare(ours: Summary, baseline: Summary) -> list[ComparisonRow]:
+    """pass^1, pass^k (the largest k both have), policy violations and model seconds per turn, with
+    the ratio ours / baseline."""
+    k = max(set(ours.pass_hat) & set(baseline.pass_hat), default=1)
+    rows = [("pass^1", ours.pass_hat.get(1, 0.0), baseline.pass_hat.get(1, 0.0), True)]
+    if k > 1:
+        rows.append((f"pass^{k}", ours.pass_hat[k], baseline.pass_hat[k], True))
+    rows += [("policy violations", ours.violations, baseline.violations, False),
+             ("model s/turn", ours.model_seconds_per_turn, baseline.model_seconds_per_turn, False)]
+    return [ComparisonRow(metric=name, ours=a, baseline=b, ratio=round(a / b, 3) if b else None,
+                          higher_is_better=up) for name, a, b, up in rows]

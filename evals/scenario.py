@@ -18,6 +18,11 @@ A scenario is a conversation with the agent and what must be true afterwards:
               - {tool: cancel_order, args: {order_id: W1001, reason: ordered it by mistake}}
           - reply: "Here is what I found..."
       - say: "yes"            # or `confirm: cancel_order` / `decline: cancel_order` (the API buttons)
+      - say:                  # or phrasings of one message: live trial k sends phrasing (k-1) mod 3,
+          - "Where is W1003?" # a replay always the first
+          - "Any news on my order W1003?"
+          - "Has W1003 shipped yet?"
+        replay: [...]
     simulated:                # optional: an LLM plays this customer when --user-model is given
       persona: ...
       goal: ...
@@ -133,9 +138,12 @@ class ReplayStep(_Strict):
 
 class CustomerTurn(_Strict):
     """One customer turn: a message (`say`), or a press of the confirm / decline button on the pending
-    action (`confirm: cancel_order`, `confirm: true` for whatever is pending)."""
+    action (`confirm: cancel_order`, `confirm: true` for whatever is pending).
 
-    say: str | None = None
+    `say` may be a list of phrasings of the same message (same ids, same meaning): live trial k uses
+    phrasing (k-1) mod len; a replay always uses the first (the replay was recorded for it)."""
+
+    say: str | list[str] | None = None
     confirm: str | bool | None = None
     decline: str | bool | None = None
     # The agent's understanding of this message, as the model gave it (a dict, or a raw string to test
@@ -149,12 +157,41 @@ class CustomerTurn(_Strict):
     def _shorthand(cls, data: Any) -> Any:
         return {"say": data} if isinstance(data, str) else data
 
+    @field_validator("say")
+    @classmethod
+    def _phrasings(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("`say` is an empty list: give the message, or a list of one or more phrasings")
+            if any(not v.strip() for v in value):
+                raise ValueError("`say` lists an empty phrasing")
+        return value
+
     @model_validator(mode="after")
     def _one_of(self) -> "CustomerTurn":
         given = [k for k in ("say", "confirm", "decline") if getattr(self, k) not in (None, False)]
         if len(given) != 1:
             raise ValueError("a customer turn is exactly one of `say: text`, `confirm: tool` or `decline: tool`")
         return self
+
+    @property
+    def phrasings(self) -> list[str]:
+        """Every phrasing of the message (one for a plain `say: text`; none for a button press)."""
+        if self.say is None:
+            return []
+        return list(self.say) if isinstance(self.say, list) else [self.say]
+
+    @property
+    def text(self) -> str | None:
+        """The message as recorded (its first phrasing): what the replay and the exporter use."""
+        return self.phrasings[0] if self.say is not None else None
+
+    def phrasing(self, trial: int, *, replay: bool = False) -> tuple[str, int]:
+        """The message trial `trial` (1-based) sends and its phrasing's index (0-based): (trial-1) mod
+        the number of phrasings, or the first in replay mode."""
+        options = self.phrasings
+        index = 0 if replay else (trial - 1) % len(options)
+        return options[index], index
 
     @property
     def kind(self) -> str:

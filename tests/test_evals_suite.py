@@ -5,6 +5,7 @@ runs end to end with the embedded model."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,25 @@ def test_suite_size_and_subsets():
     assert kinds >= set(KINDS)
     for s in SCENARIOS:  # a scenario without replay steps is one the runtime handles with no model step:
         if not s.has_replay:  # every message is a login the code verifies itself, or a greeting
-            assert all(credentials_in(t.say) or is_greeting(t.say) for t in s.customer.turns if t.say), s.id
+            assert all(credentials_in(p) or is_greeting(p) for t in s.customer.turns for p in t.phrasings), s.id
+
+
+_IDS = re.compile(r"\bW\d{3,}\b|[\w.+-]+@[\w-]+\.[\w.]+|\$\d[\d,.]*")
+
+
+def test_phrasings_say_the_same_thing_with_the_same_ids():
+    """Trial k of a live run sends phrasing (k-1) mod n: every phrasing names the same orders, emails
+    and amounts as the first, and logs in the same way (the runtime reads email + zip code itself)."""
+    phrased = [s for s in SCENARIOS if any(len(t.phrasings) > 1 for t in s.customer.turns)]
+    assert len(phrased) >= 12
+    assert {s.kind for s in phrased} >= {"happy", "denied", "help", "escalation", "multi-intent", "adversarial"}
+    for s in phrased:
+        for turn in s.customer.turns:
+            first, *others = turn.phrasings or [""]
+            for other in others:
+                assert sorted(_IDS.findall(other)) == sorted(_IDS.findall(first)), (s.id, other)
+                assert credentials_in(other) == credentials_in(first), (s.id, other)
+                assert other != first, s.id
 
 
 def test_every_tool_has_an_allowed_and_a_denied_case(replayed):

@@ -6,6 +6,7 @@ Exit codes:
      measurement, not a build break) -- unless --strict, which applies the replay rule.
   1  replay mode (or --strict): a trial failed or the policy audit found a violation.
   2  nothing ran: bad arguments, a scenario file that does not validate, a model that cannot load.
+With --agent both, the exit code judges the runtime's trials; the baseline is a reference.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a model that plays the customer of scenarios with `customer.simulated` "
                              "(needs a live --model); other scenarios keep their scripted turns")
     parser.add_argument("--trials", type=int, default=1, metavar="K", help="trials per scenario (pass^1..pass^K)")
+    parser.add_argument("--agent", choices=("runtime", "baseline", "both"), default="runtime",
+                        help="runtime (default: this project's agent), baseline (a plain tool loop on the same "
+                             "model, agent/baseline.py), or both, reported side by side; the baseline needs a live "
+                             "--model")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T",
+                        help="the agent model's sampling temperature (default: the model's own, 0 for local)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="live trials get seeds S+1, S+2, ... (default S: 0); recorded in the reports")
     parser.add_argument("--tag", action="append", default=[], metavar="T",
                         help="only scenarios with this tag (repeatable: any of them)")
     parser.add_argument("--scenario", "-k", action="append", default=[], metavar="ID",
@@ -55,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     from agent.models import ModelError
     from evals.report import print_summary, write_html, write_json
-    from evals.runner import build_result, run_suite
+    from evals.runner import agent_names, build_result, run_suite
     from evals.scenario import ScenarioError, load_scenarios
     from tools.errors import SupportAgentError
 
@@ -71,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]error:[/] --user-model needs a live --model (replayed agent steps only fit the recorded "
                   "customer turns)")
         return EXIT_USAGE
+    if replay and (args.agent != "runtime" or args.temperature is not None or args.seed is not None):
+        err.print("[red]error:[/] --agent baseline/both, --temperature and --seed need a live --model (the replays "
+                  "are the runtime's recorded steps; nothing is sampled)")
+        return EXIT_USAGE
+    agents = agent_names(args.agent)
     try:
         scenarios = load_scenarios(args.paths or None, tags=args.tag or None, ids=args.scenario or None)
     except ScenarioError as exc:
@@ -97,9 +111,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json.exists():
             wanted = {s.id for s in scenarios}
             resumed = RunResult.model_validate_json(args.json.read_text(encoding="utf-8"))
-            previous = [r for r in resumed.results if r.scenario in wanted and r.trial <= args.trials]
+            previous = [r for r in resumed.results
+                        if r.scenario in wanted and r.trial <= args.trials and r.agent in agents]
             err.print(f"resuming: {len(previous)} trial(s) already done")
-    total = len(scenarios) * args.trials - len(previous)
+    total = len(scenarios) * args.trials * len(agents) - len(previous)
     model_name = args.model
     done: list = list(previous)
     started = time.perf_counter()
@@ -107,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     def write_partial() -> None:
         # A long live run keeps its reports current, so a crash or an interrupt loses nothing.
         partial = build_result(scenarios, done, model=model_name, user_model=args.user_model, trials=args.trials,
-                               started_at="(in progress)", seconds=time.perf_counter() - started)
+                               started_at="(in progress)", seconds=time.perf_counter() - started, agents=agents,
+                               temperature=args.temperature, seed=None if replay else args.seed or 0)
         if args.json:
             write_json(partial, args.json)
         if args.html:
@@ -129,19 +145,21 @@ def run(args: argparse.Namespace) -> int:
             done.append(result)
             if not replay and (args.json or args.html):
                 write_partial()
+            who = f" ({result.agent})" if len(agents) > 1 else ""
             if not result.passed:
                 first = (result.failures + result.violations)[0]
-                progress.console.print(f"[red]✗[/] {result.scenario} #{result.trial}: {first.check} "
+                progress.console.print(f"[red]✗[/] {result.scenario} #{result.trial}{who}: {first.check} "
                                        f"({result.seconds:.0f} s)", highlight=False)
             elif not err.is_terminal:  # a log has no live bar: one line per trial
-                progress.console.print(f"[green]✓[/] {result.scenario} #{result.trial} ({result.seconds:.0f} s)",
+                progress.console.print(f"[green]✓[/] {result.scenario} #{result.trial}{who} ({result.seconds:.0f} s)",
                                        highlight=False)
             progress.advance(task)
 
         try:
             result = run_suite(scenarios, model=args.model, user_model=args.user_model, trials=args.trials,
                                policy=args.policy, workdir=args.keep_stores, keep_stores=args.keep_stores is not None,
-                               on_start=on_start, on_done=on_done, previous=previous)
+                               on_start=on_start, on_done=on_done, previous=previous, agent=args.agent,
+                               temperature=args.temperature, seed=args.seed or 0)
         except (ModelError, SupportAgentError, ValueError) as exc:
             err.print(f"[red]error:[/] {exc}", highlight=False)
             return EXIT_USAGE

@@ -352,6 +352,8 @@ class EmbeddedModel:
         max_tokens: int = 512,
         timeout: float = 600.0,
         show_progress: bool | None = None,
+        temperature: float = 0.0,
+        seed: int | None = None,
     ):
         self.small = small
         self.name = "local-small" if small else "local"
@@ -361,6 +363,8 @@ class EmbeddedModel:
         self.max_tokens = max_tokens
         self.timeout = timeout
         self.show_progress = show_progress
+        self.temperature = temperature  # sent with every request (llama.cpp honours it and `seed`);
+        self.seed = seed  # both may be changed between requests (an evaluation trial sets its own)
         self._server: LocalServer | None = None
         self._client: OpenAIModel | None = None
         self._init_lock = threading.Lock()
@@ -379,7 +383,8 @@ class EmbeddedModel:
                     mode="schema",
                     timeout=self.timeout,
                     max_attempts=2,
-                    temperature=0.0,
+                    temperature=self.temperature,
+                    seed=self.seed,
                     max_tokens=self.max_tokens,
                     schema_tool_results="tool",
                     grammar="llguidance",
@@ -400,6 +405,7 @@ class EmbeddedModel:
         server = self.load()
         assert self._client is not None
         with server.lock:
+            self._client.temperature, self._client.seed = self.temperature, self.seed
             return self._client.complete(
                 messages, tools, allowed=allowed, reply_only=reply_only, max_actions=max_actions, on_text=on_text
             )

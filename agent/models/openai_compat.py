@@ -9,6 +9,9 @@ Retries: the SDK's own retries are off (max_retries=0); tenacity retries transie
 retry-after-ms, up to `max_attempts` attempts. Anything else (400, 401, 403, 404, 422, ...) fails at once.
 Every final failure is raised as ModelError.
 
+Sampling: `temperature` and `seed` go with every request when set (None: the endpoint's default, and
+no seed); an evaluation sets them per trial (`support-agent eval --temperature T --seed S`).
+
 Tool schemas (tools mode): `function_tools` sends each spec with `lean_parameters`, the same argument
 schema in fewer tokens (the endpoint puts it in the prompt of every request); the tools validate every
 call with pydantic anyway.
@@ -212,6 +215,7 @@ class OpenAIModel:
         max_attempts: int = 4,
         *,
         temperature: float | None = None,
+        seed: int | None = None,
         max_tokens: int | None = None,
         strict_schema: bool = False,
         schema_tool_results: str = "user",
@@ -233,7 +237,8 @@ class OpenAIModel:
         self.api_key = api_key
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
-        self.temperature = temperature
+        self.temperature = temperature  # None: the endpoint's default
+        self.seed = seed  # sampling seed sent with each request (None: not sent)
         self.max_tokens = max_tokens
         self.strict_schema = strict_schema
         self.schema_tool_results = schema_tool_results
@@ -361,6 +366,8 @@ class OpenAIModel:
         kwargs: dict[str, Any] = {"model": self.model, **params}
         if self.temperature is not None:
             kwargs.setdefault("temperature", self.temperature)
+        if self.seed is not None:
+            kwargs.setdefault("seed", self.seed)
         if self.max_tokens is not None:
             kwargs.setdefault("max_tokens", self.max_tokens)
         if self.extra_body:

@@ -305,14 +305,15 @@ class Processor:
         return contains_words(self.session.customer_words(), words)
 
     def address(self, request: Request) -> dict[str, str] | None:
-        street, unit, city, state = (request.slots.get(k) for k in ("street", "unit", "city", "state"))
-        zips = self.ids.new_values("zips") if self.session.customer_id is None or self.ids.login else self.ids.zips
-        if not (street and city and state and len(zips) == 1):
-            return None
-        if not all(self.said(str(v)) for v in (street, city, state, unit) if v):
-            return None
-        address = {"address_line1": street, "city": city, "state": state, "zip_code": zips[0]}
-        return {**address, "address_line2": unit} if unit else address
+        """The new address as far as the customer gave it (every part in their words): the tool judges
+        whether it is complete and names the rule when it is not. None when they gave no street."""
+        parts = {"address_line1": "street", "address_line2": "unit", "city": "city", "state": "state"}
+        address = {arg: str(request.slots[slot]) for arg, slot in parts.items()
+                   if request.slots.get(slot) and self.said(str(request.slots[slot]))}
+        zip_code = self.session.new_zip(self.ids)
+        if zip_code:
+            address["zip_code"] = zip_code
+        return address if "address_line1" in address else None
 
     def ask(self, question: str, request: Request) -> None:
         self.say(question, "ask")
