@@ -28,7 +28,6 @@ from typing import Any, Callable
 from agent.events import PendingAction, Reply
 from agent.models.base import ChatModel, ModelReply, ToolCall, ToolSpec
 from agent.persistence import dumps, migrate_agent_tables, redact
-from agent.prompt import tool_line
 from agent.support_agent import ModelStats
 from tools.context import ToolContext, utc_now
 from tools.policy import Policy, load_policy
@@ -308,3 +307,11 @@ def _order(args: dict[str, Any]) -> str:
 def _openai_call(call: ToolCall) -> dict[str, Any]:
     args = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": args}}
+
+
+def tool_line(spec: ToolSpec) -> str:
+    """One line per tool in the prompt: name(arguments; optional ones marked ?): first docstring line."""
+    props: dict[str, Any] = spec.parameters.get("properties", {})
+    required = set(spec.parameters.get("required", []))
+    args = ", ".join(name if name in required else f"{name}?" for name in props)
+    return f"- {spec.name}({args}): {spec.description.splitlines()[0]}"

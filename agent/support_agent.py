@@ -10,9 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from agent.models.base import ChatModel, ToolSpec
+from agent.models.base import ChatModel
 from agent.persistence import migrate_agent_tables
-from agent.prompt import stable_prefix, tools_mode_spec
 from agent.session import Session
 from agent.understanding.understand import Understander
 from tools.context import utc_now
@@ -48,7 +47,7 @@ class SupportAgent:
 
     def __init__(self, store: Store | str | Path, *, policy: Policy | str | Path | None = None,
                  model: ChatModel | str | None = None, clock: Callable[[], datetime] = utc_now,
-                 max_steps: int = 4, turn: str = "understand", reply: str = "composed"):
+                 reply: str = "composed"):
         from agent.models import load_model
 
         self.store = store if isinstance(store, Store) else Store(store)
@@ -56,18 +55,8 @@ class SupportAgent:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
         self.clock = clock
-        self.max_steps = max_steps
         self.tools = all_tools()
-        schema_mode = getattr(self.model, "mode", "schema") == "schema"
-        self.tool_specs = [ToolSpec(**{**t.spec(), "parameters": _lean_schema(t.spec()["parameters"])})
-                           for t in self.tools]
-        if not schema_mode:  # native tools mode: short descriptions (the schemas go with every request)
-            self.tool_specs = [tools_mode_spec(s) for s in self.tool_specs]
-        self.prefix = stable_prefix(self.policy, self.tool_specs, schema_mode=schema_mode)
         self.stats = ModelStats()
-        if turn not in ("understand", "loop"):
-            raise ValueError(f"turn must be 'understand' or 'loop', not {turn!r}")
-        self.turn = turn  # understand: one constrained step + code; loop: the model's own tool loop
         if reply not in ("composed", "model"):
             raise ValueError(f"reply must be 'composed' or 'model', not {reply!r}")
         self.reply = reply  # model: the model rewrites the composed reply, shown only if it keeps the facts
@@ -99,29 +88,12 @@ class SupportAgent:
         warm = getattr(self.model, "warm", None)
         if warm is None:
             return
-        if self.turn == "understand":
-            warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
-            return
-        from agent.prompt import state_block, system_prompt
-
-        system = system_prompt(self.prefix, state_block(customer_name=None, locked=False, pending_summary=None))
-        warm([{"role": "system", "content": system}], self.tool_specs)
+        warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),
                 "store": str(self.store.path), "policy": self.policy.source,
                 "tools": [t.name for t in self.tools]}
-
-
-def _lean_schema(schema: Any) -> Any:
-    """A tool's argument schema without pydantic's generated titles: the same constraints in fewer
-    tokens for endpoints that put schemas in the prompt, and a smaller grammar for the local model."""
-    if isinstance(schema, dict):
-        return {k: _lean_schema(v) for k, v in schema.items()
-                if not (k == "title" and isinstance(v, str))}
-    if isinstance(schema, list):
-        return [_lean_schema(v) for v in schema]
-    return schema
 
 
 def _hash(token: str) -> str:

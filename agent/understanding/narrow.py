@@ -21,7 +21,7 @@ ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
 def _vectorizer() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, min_df=1,
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1,
                            preprocessor=lambda s: normalize(s).casefold())
 
 
@@ -32,7 +32,7 @@ def _text(message: dict[str, Any]) -> str:
 class KindClassifier:
     """Narrows the kinds: every kind whose probability reaches `floor`, at most `top`, plus clarify."""
 
-    def __init__(self, messages: list[dict[str, Any]] | None = None, *, floor: float = 0.02, top: int = 8):
+    def __init__(self, messages: list[dict[str, Any]] | None = None, *, floor: float = 0.03, top: int = 6):
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
         from sklearn.preprocessing import MultiLabelBinarizer
@@ -43,7 +43,7 @@ class KindClassifier:
         self.labels = MultiLabelBinarizer()
         y = self.labels.fit_transform([{r["kind"] for r in m["requests"]} for m in messages])
         x = self.vectorizer.fit_transform([_text(m) for m in messages])
-        self.model = OneVsRestClassifier(LogisticRegression(C=20.0, max_iter=2000)).fit(x, y)
+        self.model = OneVsRestClassifier(LogisticRegression(C=10.0, solver="liblinear")).fit(x, y)
 
     def ranked(self, text: str) -> list[tuple[str, float]]:
         probs = self.model.predict_proba(self.vectorizer.transform([text]))[0]
