@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from tools.context import ToolContext
 from tools.lookup import customer_order, describe_payment, order_not_found, payment_method
 from tools.registry import read_tool
-from tools.results import ToolResult, ok
-from tools.values import OrderId, money
+from tools.results import N_, NP_, ToolResult, msg, ok
+from tools.values import OrderId, as_date, money
+from tools.words import status_word
 
 
 class GetOrderArgs(BaseModel):
@@ -48,8 +49,9 @@ def get_order(ctx: ToolContext, args: GetOrderArgs) -> ToolResult:
     if order is None:
         return order_not_found(args.order_id)
     view = order_view(ctx, order)
-    return ok(f"Order {order['id']} is {order['status'].replace('_', ' ')} (placed {order['placed_at'][:10]}, "
-              f"total {view['total']}).", **view)
+    return ok(msg(N_("Order {order_id} is {status} (placed {placed}, total {total})."), order_id=order["id"],
+                  status=status_word(order["status"]), placed=as_date(order["placed_at"]),
+                  total=ctx.money(order["total_cents"])), **view)
 
 
 class ListOrdersArgs(BaseModel):
@@ -65,5 +67,5 @@ def list_orders(ctx: ToolContext, args: ListOrdersArgs) -> ToolResult:
     orders = [{"order_id": r["id"], "status": r["status"], "placed_at": r["placed_at"],
                "total": money(r["total_cents"])} for r in rows]
     if not orders:
-        return ok("There are no orders on this account yet.", orders=[])
-    return ok(f"{len(orders)} order(s) found.", orders=orders)
+        return ok(msg(N_("There are no orders on this account yet.")), orders=[])
+    return ok(msg(NP_("{count} order found.", "{count} orders found."), count=len(orders)), orders=orders)
