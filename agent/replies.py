@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from agent import texts
+from tools.i18n import msg
+
 _YES = re.compile(
     r"^(y|yes|yeah|yep|yup|sure|ok|okay|confirm|confirmed|i confirm|go ahead|please do|do it|"
     r"yes please|please|correct|that's right|that is right|sounds good|proceed|absolutely|definitely)"
@@ -22,29 +25,23 @@ def is_no(text: str) -> bool:
 
 
 def confirmation_question(summary: str) -> str:
-    return f"{summary}\nShall I go ahead? (yes / no)"
+    return msg(texts.CONFIRMATION_QUESTION, summary=summary).text
 
 
 def declined(summary: str) -> str:
-    return "Okay, I have not made that change. Is there anything else I can help with?"
+    return texts.DECLINED
 
 
 def verified(name: str) -> str:
     first = name.split()[0] if name else ""
-    return f"Thanks{' ' + first if first else ''}, you're verified. How can I help?"
+    return msg(texts.VERIFIED, name=first).text if first else texts.VERIFIED_NO_NAME
 
 
-MODEL_FAILURE = ("I'm sorry, I'm having a technical problem and can't answer properly right now. "
-                 "Nothing you already did is lost. I can hand you over to a human agent, or you can "
-                 "try again in a moment.")
-
-REPEATED_FAILURE = ("I'm sorry, I couldn't complete that request: the same step failed twice. "
-                    "I can hand you over to a human agent if you like.")
-
-EMPTY_MESSAGE = "Please type a message."
-GREETING = "Hello! How can I help you today?"
-ASK_LOGIN = ("I can help with that. First I need to verify who you are: what is the email address on your "
-             "account, and its zip code (or one of your order numbers)?")
+MODEL_FAILURE = texts.MODEL_FAILURE
+REPEATED_FAILURE = texts.REPEATED_FAILURE
+EMPTY_MESSAGE = texts.EMPTY_MESSAGE
+GREETING = texts.GREETING
+ASK_LOGIN = texts.ASK_LOGIN
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening))( there| again)?[\s!.,]*$", re.I)
 
@@ -53,8 +50,7 @@ def is_greeting(text: str) -> bool:
     """A message that is only a greeting: it needs an answer, not a model step."""
     return bool(_GREETING.match(text))
 
-NO_ANSWER = ("I'm sorry, I don't have that information. If you give me an order number I can look it "
-             "up, or I can hand you over to a human agent.")
+NO_ANSWER = texts.NO_ANSWER
 
 
 def safe_answer(tool_messages: list[str]) -> str:
@@ -62,7 +58,7 @@ def safe_answer(tool_messages: list[str]) -> str:
     said = [m for m in tool_messages if m]
     if not said:
         return NO_ANSWER
-    return "Here is what I found: " + " ".join(said)
+    return msg(texts.FOUND, found=" ".join(said)).text
 
 
 def relay(denials: list[str], reads: list[str]) -> str:
