@@ -8,10 +8,10 @@ import sqlite_utils
 from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
+from tools.i18n import Listing, word
 from tools.lookup import customer_order, order_not_found, payment_method
 from tools.refund_rules import record_refund, refund_timing, refund_words
 from tools.registry import write_tool
-from tools.i18n import Listing, word
 from tools.results import N_, Plan, ToolResult, denied, msg
 from tools.shipping import IN_TRANSIT, movement_status, order_shipment
 from tools.ticket_records import LOST_REFUND_AWAITING, open_ticket

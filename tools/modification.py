@@ -95,6 +95,17 @@ def list_variants(ctx: ToolContext, args: ListVariantsArgs) -> ToolResult:
               order_id=order["id"], items=items)
 
 
+def _price_change(ctx: ToolContext, pm: dict[str, Any] | None, difference: int) -> tuple[Msg, dict[str, Any]]:
+    """What a price difference means for the customer, and the refund timing when money goes back."""
+    if difference > 0:
+        return msg(N_("{amount} will be charged to {payment}"), amount=ctx.money(difference),
+                   payment=payment_words(pm)), {}
+    if difference < 0:
+        return msg(N_("{amount} will be refunded to {refund_to} {timing}"), amount=ctx.money(-difference),
+                   **refund_words(ctx, pm)), refund_timing(ctx, pm)
+    return msg(N_("the price does not change")), {}
+
+
 class ModifyOrderItemsArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
     line_id: int = Field(description="The item line to change (line_id from get_order or list_variants).")
@@ -183,16 +194,7 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
     change = msg(N_("{old_quantity} x {product} ({old_variant}) -> {quantity} x {variant}"),
                  old_quantity=line["quantity"], product=line["product_name"], old_variant=line["variant_desc"],
                  quantity=quantity, variant=new_desc)
-    if difference > 0:
-        money_text = msg(N_("{amount} will be charged to {payment}"), amount=ctx.money(difference),
-                         payment=payment_words(pm))
-        timing: dict[str, Any] = {}
-    elif difference < 0:
-        timing = refund_timing(ctx, pm)
-        money_text = msg(N_("{amount} will be refunded to {refund_to} {timing}"), amount=ctx.money(-difference),
-                         **refund_words(ctx, pm))
-    else:
-        money_text, timing = msg(N_("the price does not change")), {}
+    money_text, timing = _price_change(ctx, pm, difference)
     summary = msg(N_("Order {order_id}, line {line_id}: {change}; {price}."), order_id=order["id"],
                   line_id=str(line["id"]), change=change, price=money_text)
 

@@ -90,10 +90,6 @@ class Plan:
     done: Msg  # what to tell the customer after it ran
     data: dict[str, Any] = field(default_factory=dict)  # computed values shown with the preview
 
-    @property
-    def done_message(self) -> str:
-        return self.done.text
-
     def preview(self) -> ToolResult:
         return ToolResult(status="needs_confirmation", data=self.data, **_texts(self.summary),
                           **self.summary_fields())

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
+from tools.i18n import Msg
 from tools.lookup import customer_order, order_not_found
 from tools.registry import read_tool, write_tool
-from tools.i18n import Msg
 from tools.results import N_, Plan, ToolResult, denied, msg, ok
 from tools.ticket_records import open_ticket
 from tools.values import OrderId
@@ -29,9 +29,9 @@ def store_zone(ctx: ToolContext) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def human_availability(ctx: ToolContext) -> dict[str, Any]:
+def human_availability(ctx: ToolContext) -> tuple[dict[str, Any], Msg]:
     """Is a human at work now (`escalation.support_days/open/close`, store time)? If not, when next.
-    "when" says it in English; "when_msg" is the same as a catalog message."""
+    The facts, and when a human answers as a catalog message (its English is also facts["when"])."""
     rules = ctx.policy.escalation
     zone = store_zone(ctx)
     local = ctx.now().astimezone(zone)
@@ -48,8 +48,8 @@ def human_availability(ctx: ToolContext) -> dict[str, Any]:
     return _availability(False, None, msg(N_("A human will answer as soon as possible.")))
 
 
-def _availability(online: bool, next_at: str | None, when: Msg) -> dict[str, Any]:
-    return {"humans_online": online, "next_human_at": next_at, "when": when.text, "when_msg": when}
+def _availability(online: bool, next_at: str | None, when: Msg) -> tuple[dict[str, Any], Msg]:
+    return {"humans_online": online, "next_human_at": next_at, "when": when.text}, when
 
 
 def is_urgent(ctx: ToolContext, text: str) -> bool:
@@ -129,8 +129,7 @@ def escalate_to_human(ctx: ToolContext, args: EscalateToHumanArgs) -> ToolResult
             order_id = args.order_id
         else:  # unverified or not theirs: keep it for the human, without confirming that it exists
             summary = f"{summary} (order mentioned: {args.order_id})"
-    availability = human_availability(ctx)
-    when = availability.pop("when_msg")
+    availability, when = human_availability(ctx)
     with ctx.store.write() as db:
         # The same request twice (a model retrying) stays one ticket.
         existing = db.execute("SELECT id, priority FROM tickets WHERE kind = 'escalation' AND status = 'open' "
