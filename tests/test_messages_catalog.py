@@ -251,6 +251,8 @@ def test_the_check_catches_a_missing_msgid_and_a_placeholder_mismatch(tmp_path):
     assert len(problems) == 2, problems
     assert problems[0].startswith("xx: missing msgid 'Hello! How can I help you today?'")
     assert "'Verified: {name}.'" in problems[1] and "['nom']" in problems[1]
+    # shipped anyway, the broken translation is said in English rather than failing the conversation
+    assert MessageCatalog(tmp_path).render(N_("Verified: {name}."), {"name": "Jane"}, "xx") == "Verified: Jane."
 
 
 def test_a_translated_pseudo_locale_renders_with_plurals_and_falls_back_to_english(tmp_path):

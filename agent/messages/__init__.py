@@ -84,13 +84,21 @@ class MessageCatalog:
         return self._translations[locale]
 
     def render(self, message_id: str, params: dict[str, Any] | None = None, locale: str = ENGLISH) -> str:
-        """The message in `locale`, its params formatted for that locale."""
+        """The message in `locale`, its params formatted for that locale. A translation that does not
+        fit its params (a placeholder check missed) falls back to the English template."""
         params = decode_params(params)
         t = self.translations(locale)
         plural = self.plurals.get(message_id)
         template = t.ngettext(message_id, plural, params["count"]) if plural else t.gettext(message_id)
-        return fill(template, params, babel_locale(locale),
-                    nested=lambda m: self.render_msg(m, locale),
+        try:
+            return self._fill(template, params, locale, t)
+        except (KeyError, IndexError, ValueError):
+            if template in (message_id, plural):
+                raise
+            return self._fill(plural if plural and params["count"] != 1 else message_id, params, locale, t)
+
+    def _fill(self, template: str, params: dict[str, Any], locale: str, t: NullTranslations) -> str:
+        return fill(template, params, babel_locale(locale), nested=lambda m: self.render_msg(m, locale),
                     date_pattern=t.gettext(DATE_FORMAT), datetime_pattern=t.gettext(DATETIME_FORMAT))
 
     def render_msg(self, message: Msg, locale: str = ENGLISH) -> str:
