@@ -308,7 +308,7 @@ class Session:
             if action.status != "pending":
                 # Idempotent: a second confirm (double click, retry) writes nothing and says so.
                 text = (json.loads(row["result"]).get("message") if row["result"] else None) or \
-                    f"That action was already {action.status}."
+                    texts.ALREADY_RESOLVED.format(status=action.status)
                 emit(Event(type="turn_done", data={"text": text, "pending_action": None}))
                 return Reply(session_id=self.id, text=text, events=events, pending_action=self.pending_action)
             self.turn += 1

@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 
 from tools.address import Address, complete_address, format_address, removed_parts
 from tools.context import ToolContext
+from tools.i18n import Listing
 from tools.registry import read_tool, write_tool
-from tools.results import Plan, ToolResult, denied, error, ok
+from tools.results import N_, Plan, ToolResult, denied, error, msg, ok
 from tools.values import FreeText, iso
+from tools.words import ACCOUNT_FIELD, word
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 RESET_RULE = "account.password_reset_to_email_on_file"
@@ -44,9 +46,10 @@ class UpdateAccountArgs(BaseModel):
 def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResult:
     """Change the verified customer's email, phone number or default address. The customer must confirm."""
     if args.field not in ctx.policy.account.updatable_fields:
-        return denied("account.updatable_fields", f"The {args.field} cannot be changed in chat.",
+        return denied("account.updatable_fields", msg(N_("The {field} cannot be changed in chat."),
+                                                      field=word(ACCOUNT_FIELD, args.field)),
                       facts={"field": args.field, "updatable": ctx.policy.account.updatable_fields},
-                      alternatives=["ask for a human agent"])
+                      alternatives=[msg(N_("ask for a human agent"))])
     customer = ctx.store.one("SELECT * FROM customers WHERE id = ?", (ctx.customer_id,))
     if customer is None:
         return error("The verified customer's account could not be found.")
@@ -55,22 +58,23 @@ def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResu
             return error("Give the new email address in `email`.")
         email = args.email.strip().lower()
         if not EMAIL.match(email):
-            return error(f"'{args.email}' is not a valid email address.")
+            return error(msg(N_("'{email}' is not a valid email address."), email=args.email))
         if email == customer["email"].lower():
-            return error(f"{email} already is the email on this account; nothing to change.")
+            return error(msg(N_("{email} already is the email on this account; nothing to change."), email=email))
         taken = ctx.store.one("SELECT 1 AS x FROM customers WHERE lower(email) = ? AND id != ?", (email, customer["id"]))
         if taken is not None:
             # Say no without saying why in a way that confirms another account exists.
-            return denied("account.email_unique", "That email address cannot be used for this account.",
-                          facts={"field": "email"}, alternatives=["use another email address"])
+            return denied("account.email_unique", msg(N_("That email address cannot be used for this account.")),
+                          facts={"field": "email"}, alternatives=[msg(N_("use another email address"))])
         changes = {"email": email}
-        what, removed = f"email from {customer['email']} to {email}", ""
+        what, notes = msg(N_("email from {old} to {new}"), old=customer["email"], new=email), []
     elif args.field == "phone":
         phone = clean_phone(args.phone or "")
         if phone is None:
-            return error("Give a valid phone number (7-15 digits) in `phone`.")
+            return error(msg(N_("Give a valid phone number (7-15 digits).")), note="Put it in `phone`.")
         changes = {"phone": phone}
-        what, removed = f"phone from {customer['phone'] or 'none'} to {phone}", ""
+        what = msg(N_("phone from {old} to {new}"), old=customer["phone"] or msg(N_("none")), new=phone)
+        notes = []
     else:
         if args.address is None:
             return error("Give the new address in `address` (address_line1, city, state, zip_code, ...).")
@@ -80,22 +84,25 @@ def update_account(ctx: ToolContext, args: UpdateAccountArgs) -> Plan | ToolResu
         changes = {"address_line1": address.line1, "address_line2": address.line2, "city": address.city,
                    "state": address.state, "zip": address.zip, "country": address.country}
         if all(changes[k] == customer[k] for k in changes):
-            return error(f"{address.one_line()} already is the account's address; nothing to change.")
+            return error(msg(N_("{address} already is the account's address; nothing to change."),
+                             address=address.one_line()))
         old = format_address(None, customer["address_line1"], customer["address_line2"], customer["city"],
                              customer["state"], customer["zip"], customer["country"])
-        what = f"default address from {old or 'none'} to {address.one_line()}"
-        removed = removed_parts({"address_line2": customer["address_line2"], "state": customer["state"]},
-                                {"address_line2": address.line2, "state": address.state})
-    summary = f"Change the account's {what}.{removed}"
+        what = msg(N_("default address from {old} to {new}"), old=old or msg(N_("none")), new=address.one_line())
+        notes = removed_parts({"address_line2": customer["address_line2"], "state": customer["state"]},
+                              {"address_line2": address.line2, "state": address.state})
     if args.field == "address" and changes["zip"] != customer["zip"]:
-        summary += f" The zip code used to verify identity becomes {changes['zip']}."
+        notes.append(msg(N_("The zip code used to verify identity becomes {zip_code}."), zip_code=changes["zip"]))
+    # i18n: {notes} is empty or one or more sentences (a removed apartment or state, the new zip code)
+    summary = msg(N_("Change the account's {change}. {notes}"), change=what,
+                  notes=Listing(items=notes, style="sentences"))
 
     def apply(db) -> dict:
         sets = ", ".join(f"{k} = ?" for k in changes)
         db.execute(f"UPDATE customers SET {sets} WHERE id = ?", (*changes.values(), customer["id"]))
         return {"updated": args.field}
 
-    return Plan(summary=summary, apply=apply, done_message=f"Done: the account's {what}.",
+    return Plan(summary=summary, apply=apply, done=msg(N_("Done: the account's {change}."), change=what),
                 data={"field": args.field, **{k: v for k, v in changes.items() if v is not None}})
 
 
@@ -115,22 +122,23 @@ def send_password_reset(ctx: ToolContext, args: SendPasswordResetArgs) -> ToolRe
         if customer is None:
             return error("The verified customer's account could not be found.")
         if args.email and args.email.strip().lower() != customer["email"].lower():
-            return denied(RESET_RULE, f"A password reset link can only go to the email on file "
-                          f"({mask_email(customer['email'])}).",
+            return denied(RESET_RULE, msg(N_("A password reset link can only go to the email on file ({email})."),
+                                          email=mask_email(customer["email"])),
                           facts={"email_on_file": mask_email(customer["email"])},
-                          alternatives=["send it to the email on file",
-                                        "update the account's email first, then send the link"])
+                          alternatives=[msg(N_("send it to the email on file")),
+                                        msg(N_("update the account's email first, then send the link"))])
         with ctx.store.write() as db:
             db.execute("INSERT INTO password_resets (customer_id, sent_to, created_at) VALUES (?,?,?)",
                        (customer["id"], customer["email"], iso(ctx.now())))
-        return ok(f"A password reset link was sent to {mask_email(customer['email'])}; it may take a few "
-                  f"minutes to arrive.", sent_to=mask_email(customer["email"]))
+        return ok(msg(N_("A password reset link was sent to {email}; it may take a few minutes to arrive."),
+                      email=mask_email(customer["email"])), sent_to=mask_email(customer["email"]))
     if not args.email or not EMAIL.match(args.email.strip()):
-        return error("Give the email address of the account to send the reset link to.")
+        return error(msg(N_("Give the email address of the account to send the reset link to.")))
     email = args.email.strip().lower()
     customer = ctx.store.one("SELECT id, email FROM customers WHERE lower(email) = ?", (email,))
     if customer is not None:
         with ctx.store.write() as db:
             db.execute("INSERT INTO password_resets (customer_id, sent_to, created_at) VALUES (?,?,?)",
                        (customer["id"], customer["email"], iso(ctx.now())))
-    return ok(f"If {email} is the email of an account, a password reset link has been sent to it.")
+    return ok(msg(N_("If {email} is the email of an account, a password reset link has been sent to it."),
+                  email=email))

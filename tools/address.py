@@ -15,14 +15,17 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from tools.i18n import N_, NP_, Listing, Msg, msg
 from tools.policy import CountryAddressRules, Policy
 from tools.results import ToolResult, denied
 from tools.values import FreeText
 
 COMPLETE_RULE = "address.complete"
-# How a field is named to the customer unless the country's rules name it otherwise (`labels`).
-LABELS = {"address_line1": "street and number", "address_line2": "apartment or unit", "city": "city",
-          "state": "state or region", "zip_code": "postal code"}
+# How a field is named to the customer unless the country's rules name it otherwise (`labels`, words
+# of the store's policy, said as they are written there).
+# i18n: an address field, as in "The new address is missing the {fields}."
+LABELS = {"address_line1": N_("street and number"), "address_line2": N_("apartment or unit"), "city": N_("city"),
+          "state": N_("state or region"), "zip_code": N_("postal code")}
 
 
 class Address(BaseModel):
@@ -70,48 +73,57 @@ def country_rules(policy: Policy, country: str | None) -> tuple[str, CountryAddr
     return None
 
 
+def label(field: str, rules: CountryAddressRules | None = None) -> Msg | str:
+    """A field as the customer reads it: the country's own word from the policy, else the catalog's."""
+    if rules is not None and field in rules.labels:
+        return rules.labels[field]
+    return msg(LABELS[field]) if field in LABELS else field
+
+
 def complete_address(policy: Policy, given: Address, *, current_country: str | None) -> PostalAddress | ToolResult:
     """The address to write, or the denial (`address.complete`) naming what is missing or malformed."""
     asked = given.country or current_country
     found = country_rules(policy, asked)
     if found is None:
         countries = list(policy.address.complete)
-        return denied(COMPLETE_RULE, f"I can only take addresses in {' or '.join(countries)} here, not "
-                      f"{asked or 'an address without a country'}.",
+        return denied(COMPLETE_RULE, msg(N_("I can only take addresses in {countries} here, not {country}."),
+                                         countries=Listing(items=countries, style="or"),
+                                         country=asked or msg(N_("an address without a country"))),
                       facts={"country": asked, "countries": countries},
-                      alternatives=["ask for a human agent"])
+                      alternatives=[msg(N_("ask for a human agent"))])
     code, rules = found
-    labels = {**LABELS, **rules.labels}
     values = {"address_line1": given.address_line1, "address_line2": given.address_line2 or None,
               "city": given.city, "state": given.state or None, "zip_code": given.zip_code}
     missing = [f for f in rules.required if not values[f]]
     malformed = bool(values["zip_code"] and rules.postal_code
                      and not re.fullmatch(rules.postal_code, values["zip_code"]))
     if missing or malformed:
-        needed = [labels[f] for f in rules.required]
+        needed = Listing(items=[label(f, rules) for f in rules.required], style="and")
         problems = []
         if missing:
-            problems.append(f"The new address is missing the {_and([labels[f] for f in missing])}.")
+            problems.append(msg(N_("The new address is missing the {fields}."),
+                                fields=Listing(items=[label(f, rules) for f in missing], style="and")))
         if malformed:
-            problems.append(f"{values['zip_code']} is not a valid {labels['zip_code']} in {code}"
-                            f"{' (' + rules.postal_code_format + ')' if rules.postal_code_format else ''}.")
+            wrong = {"zip_code": values["zip_code"], "label": label("zip_code", rules), "country": code}
+            problems.append(msg(N_("{zip_code} is not a valid {label} in {country} ({format})."),
+                                format=rules.postal_code_format, **wrong) if rules.postal_code_format
+                            else msg(N_("{zip_code} is not a valid {label} in {country}."), **wrong))
         facts: dict = {"country": code, "missing": missing}
         if malformed:
             facts["invalid"] = {"zip_code": values["zip_code"]}
-        return denied(COMPLETE_RULE, " ".join(problems) + f" Please give the complete address: {_and(needed)}.",
-                      facts=facts, alternatives=[f"give the complete address: {_and(needed)}"])
+        return denied(COMPLETE_RULE, msg(N_("{problems} Please give the complete address: {fields}."),
+                                         problems=Listing(items=problems, style="sentences"), fields=needed),
+                      facts=facts, alternatives=[msg(N_("give the complete address: {fields}"), fields=needed)])
     return PostalAddress(line1=values["address_line1"], line2=values["address_line2"], city=values["city"],
                          state=values["state"], zip=values["zip_code"], country=code)
 
 
-def removed_parts(old: dict[str, str | None], new: dict[str, str | None]) -> str:
-    """' The apartment or unit (Apt 4) is removed.' for every part the old address had and the new one
-    has not (empty when none), so a confirmation never blanks a field silently."""
-    gone = [f"{LABELS.get(k, k)} ({old[k]})" for k in new if old.get(k) and not new[k]]
+def removed_parts(old: dict[str, str | None], new: dict[str, str | None]) -> list[Msg]:
+    """"The apartment or unit (Apt 4) is removed." for the parts the old address had and the new one
+    has not (none: an empty list), a sentence for a confirmation's notes, so that it never blanks a
+    field silently."""
+    gone = [msg(N_("{field} ({value})"), field=label(k), value=old[k]) for k in new if old.get(k) and not new[k]]
     if not gone:
-        return ""
-    return f" The {_and(gone)} {'is' if len(gone) == 1 else 'are'} removed."
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return []
+    return [msg(NP_("The {parts} is removed.", "The {parts} are removed."), count=len(gone),
+                parts=Listing(items=gone, style="and"))]

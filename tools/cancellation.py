@@ -6,10 +6,11 @@ from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
 from tools.lookup import customer_order, order_not_found, payment_method
-from tools.refund_rules import record_refund, refund_timing
+from tools.refund_rules import record_refund, refund_timing, refund_words
 from tools.registry import write_tool
-from tools.results import Plan, ToolResult, denied
+from tools.results import N_, NP_, Plan, ToolResult, denied, msg
 from tools.values import FreeText, OrderId, iso, money
+from tools.words import status_word, statuses
 
 
 class CancelOrderArgs(BaseModel):
@@ -25,24 +26,31 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
     if order is None:
         return order_not_found(args.order_id)
     if order["status"] not in rules.allowed_statuses:
-        alternatives = (["start a return after delivery"] if order["status"] in
+        alternatives = ([msg(N_("start a return after delivery"))] if order["status"] in
                         ("shipped", "out_for_delivery", "delivered") else [])
-        already = "already " if order["status"] == "cancelled" else ""
+        template = (N_("Order {order_id} is already {status}; orders can only be cancelled while {allowed}.")
+                    if order["status"] == "cancelled" else
+                    N_("Order {order_id} is {status}; orders can only be cancelled while {allowed}."))
         return denied("cancellation.allowed_statuses",
-                      f"Order {order['id']} is {already}{order['status'].replace('_', ' ')}; orders can only be "
-                      f"cancelled while {' or '.join(rules.allowed_statuses)}.",
+                      msg(template, order_id=order["id"], status=status_word(order["status"]),
+                          allowed=statuses(rules.allowed_statuses)),
                       facts={"order_id": order["id"], "status": order["status"]},
                       alternatives=alternatives)
     reason = args.reason.strip().rstrip(".")
     if rules.reason_required and not reason:
-        return denied("cancellation.reason_required", "Please tell me why you want to cancel; the "
-                      "reason is required.", facts={"order_id": order["id"]})
+        return denied("cancellation.reason_required",
+                      msg(N_("Please tell me why you want to cancel; the reason is required.")),
+                      facts={"order_id": order["id"]})
     pm = payment_method(ctx, order["payment_method_id"])
     timing = refund_timing(ctx, pm)
     total = order["total_cents"]
     items = sum(line["quantity"] for line in order["lines"])
-    summary = (f"Cancel order {order['id']} ({items} item{'s' if items != 1 else ''}) and refund "
-               f"{money(total)} to {timing['refund_to']} {timing['timing']}. Reason: {reason}.")
+    paid = {"amount": ctx.money(total), **refund_words(ctx, pm)}
+    summary = msg(NP_("Cancel order {order_id} ({count} item) and refund {amount} to {refund_to} {timing}. "
+                      "Reason: {reason}.",
+                      "Cancel order {order_id} ({count} items) and refund {amount} to {refund_to} {timing}. "
+                      "Reason: {reason}."),
+                  order_id=order["id"], count=items, reason=reason, **paid)
 
     def apply(db) -> dict:
         now = iso(ctx.now())
@@ -57,6 +65,6 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
         return {"order_id": order["id"], "status": "cancelled", **refund}
 
     return Plan(summary=summary, apply=apply,
-                done_message=f"Order {order['id']} is cancelled. {money(total)} will be refunded to "
-                             f"{timing['refund_to']} {timing['timing']}.",
+                done=msg(N_("Order {order_id} is cancelled. {amount} will be refunded to {refund_to} {timing}."),
+                         order_id=order["id"], **paid),
                 data={"order_id": order["id"], "refund_amount": money(total), **timing})

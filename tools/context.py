@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from tools.i18n import Money
 from tools.policy import Policy
 from tools.store import Store
 
@@ -24,6 +25,10 @@ class ToolContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def money(self, cents: int) -> Money:
+        """An amount for a message, in the store's currency."""
+        return Money(cents=cents, currency=self.policy.store.currency)
 
     @property
     def verification_locked(self) -> bool:

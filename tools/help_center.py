@@ -17,7 +17,7 @@ from policies import HELP_CENTER
 from tools.context import ToolContext
 from tools.policy import Policy, load_policy, render_prose
 from tools.registry import read_tool
-from tools.results import ToolResult, error, ok
+from tools.results import N_, NP_, ToolResult, error, msg, ok
 from tools.store import Store
 from tools.values import FreeText
 
@@ -101,7 +101,8 @@ def search_help_center(ctx: ToolContext, args: SearchHelpCenterArgs) -> ToolResu
         "WHERE help_articles_fts MATCH ? ORDER BY bm25(help_articles_fts, 4.0, 1.0) LIMIT ?",
         (match, MAX_RESULTS))
     if not rows:
-        return ok("No help article matches that question.", articles=[],
+        return ok(msg(N_("No help article matches that question.")), articles=[],
                   suggestion="rephrase the question, or escalate to a human")
-    return ok(f"{len(rows)} article(s) found; the first is the best match.",
+    return ok(msg(NP_("{count} article found; the first is the best match.",
+                      "{count} articles found; the first is the best match."), count=len(rows)),
               articles=[{"title": r["title"], "body": r["body"], "source": r["source"]} for r in rows])

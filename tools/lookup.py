@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tools.context import ToolContext
-from tools.results import ToolResult, denied
+from tools.results import N_, Msg, ToolResult, denied, msg
 
 NOT_FOUND_RULE = "identity.own_orders_only"
 
@@ -24,10 +24,11 @@ def customer_order(ctx: ToolContext, order_id: str) -> dict[str, Any] | None:
 
 
 def order_not_found(order_id: str) -> ToolResult:
-    return denied(NOT_FOUND_RULE, f"I could not find an order {order_id} on your account.",
+    return denied(NOT_FOUND_RULE, msg(N_("I could not find an order {order_id} on your account."),
+                                      order_id=order_id),
                   facts={"order_id": order_id},
-                  alternatives=["check the order id in the confirmation email",
-                                "ask for your order history"])
+                  alternatives=[msg(N_("check the order id in the confirmation email")),
+                                msg(N_("ask for your order history"))])
 
 
 def payment_method(ctx: ToolContext, payment_method_id: str | None) -> dict[str, Any] | None:
@@ -38,13 +39,20 @@ def payment_method(ctx: ToolContext, payment_method_id: str | None) -> dict[str,
 
 def describe_payment(pm: dict[str, Any] | None) -> str:
     """A payment method as a customer would name it. Never more than the last four digits."""
+    return payment_words(pm).text
+
+
+def payment_words(pm: dict[str, Any] | None) -> Msg:
+    """`describe_payment` as a catalog message."""
     if pm is None:
-        return "the original payment method"
+        return msg(N_("the original payment method"))
     kind = pm["kind"]
     if kind == "credit_card":
-        return f"{pm.get('brand') or 'card'} ending {pm.get('last4')}"
+        if pm.get("brand"):
+            return msg(N_("{brand} ending {last4}"), brand=pm["brand"], last4=str(pm.get("last4")))
+        return msg(N_("card ending {last4}"), last4=str(pm.get("last4")))
     if kind == "gift_card":
-        return "gift card"
+        return msg(N_("gift card"))
     if kind == "paypal":
-        return "PayPal"
-    return "e-wallet"
+        return msg(N_("PayPal"))
+    return msg(N_("e-wallet"))

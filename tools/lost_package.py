@@ -9,13 +9,15 @@ from pydantic import BaseModel, Field
 
 from tools.address import format_address
 from tools.context import ToolContext
+from tools.i18n import Listing, word
 from tools.lookup import customer_order, order_not_found, payment_method
-from tools.refund_rules import record_refund, refund_timing
+from tools.refund_rules import record_refund, refund_timing, refund_words
 from tools.registry import write_tool
-from tools.results import Plan, ToolResult, denied
+from tools.results import N_, Plan, ToolResult, denied, msg
 from tools.shipping import IN_TRANSIT, movement_status, order_shipment
 from tools.ticket_records import LOST_REFUND_AWAITING, open_ticket
-from tools.values import OrderId, iso, money
+from tools.values import OrderId, as_date, iso, money
+from tools.words import REMEDY, status_word
 
 
 def next_order_id(db: sqlite_utils.Database) -> str:
@@ -68,85 +70,107 @@ def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan |
     if order is None:
         return order_not_found(args.order_id)
     if args.remedy not in rules.lost_remedies:
-        return denied("tracking.lost_remedies", f"A lost package can be resolved with "
-                      f"{' or '.join(rules.lost_remedies)}, not a {args.remedy}.",
-                      facts={"remedy": args.remedy}, alternatives=[f"choose {r}" for r in rules.lost_remedies])
+        return denied("tracking.lost_remedies",
+                      msg(N_("A lost package can be resolved with {remedies}, not a {remedy}."),
+                          remedies=Listing(items=[word(REMEDY, r) for r in rules.lost_remedies], style="or"),
+                          remedy=word(REMEDY, args.remedy)),
+                      facts={"remedy": args.remedy},
+                      alternatives=[msg(N_("choose {remedy}"), remedy=word(REMEDY, r)) for r in rules.lost_remedies])
     shipment = order_shipment(ctx, order["id"])
     if shipment is None or order["status"] not in IN_TRANSIT or shipment["delivered_at"]:
         delivered = order["status"] == "delivered" or (shipment is not None and shipment["delivered_at"])
         return denied("tracking.lost_claims_in_transit_only",
-                      f"Order {order['id']} is {order['status'].replace('_', ' ')}; a lost-package claim is "
-                      f"for a parcel still in transit.",
+                      msg(N_("Order {order_id} is {status}; a lost-package claim is for a parcel still in transit."),
+                          order_id=order["id"], status=status_word(order["status"])),
                       facts={"order_id": order["id"], "status": order["status"]},
-                      alternatives=(["file a complaint", "ask for a human agent"] if delivered
-                                    else ["track the order"]))
+                      alternatives=([msg(N_("file a complaint")), msg(N_("ask for a human agent"))] if delivered
+                                    else [msg(N_("track the order"))]))
     claim = ctx.store.one("SELECT id, status FROM tickets WHERE order_id = ? AND kind = 'lost_package'",
                           (order["id"],))
     if claim is not None:
-        return denied("tracking.one_claim_per_order", f"A lost-package claim is already open for order "
-                      f"{order['id']} (ticket {claim['id']}).",
+        return denied("tracking.one_claim_per_order",
+                      msg(N_("A lost-package claim is already open for order {order_id} (ticket {ticket_id})."),
+                          order_id=order["id"], ticket_id=claim["id"]),
                       facts={"order_id": order["id"], "ticket_id": claim["id"], "ticket_status": claim["status"]},
-                      alternatives=["ask for a human agent"])
+                      alternatives=[msg(N_("ask for a human agent"))])
     move = movement_status(ctx, order, shipment)
     if move["days_without_movement"] < rules.lost_after_days_without_movement:
         return denied("tracking.lost_after_days_without_movement",
-                      f"Order {order['id']} last moved {move['days_without_movement']:g} days ago; a package "
-                      f"counts as lost after {rules.lost_after_days_without_movement} days without movement.",
+                      msg(N_("Order {order_id} last moved {days} days ago; a package counts as lost after "
+                             "{required_days} days without movement."), order_id=order["id"],
+                          days=move["days_without_movement"], required_days=rules.lost_after_days_without_movement),
                       facts={"order_id": order["id"], "days_without_movement": move["days_without_movement"],
                              "required_days": rules.lost_after_days_without_movement,
                              "claim_possible_from": move["lost_claim_possible_from"]},
-                      alternatives=[f"report it again from {move['lost_claim_possible_from'][:10]} if it has not "
-                                    f"moved", "track the order"])
+                      alternatives=[msg(N_("report it again from {day} if it has not moved"),
+                                        day=as_date(move["lost_claim_possible_from"])),
+                                    msg(N_("track the order"))])
     if rules.lost_requires_estimate_passed and not move["estimate_passed"]:
         return denied("tracking.lost_requires_estimate_passed",
-                      f"Order {order['id']} is still expected by {shipment['estimated_delivery']}; a lost-package "
-                      f"claim is possible once that date has passed.",
+                      msg(N_("Order {order_id} is still expected by {estimated_delivery}; a lost-package claim is "
+                             "possible once that date has passed."), order_id=order["id"],
+                          estimated_delivery=as_date(shipment["estimated_delivery"])),
                       facts={"order_id": order["id"], "estimated_delivery": shipment["estimated_delivery"]},
-                      alternatives=["wait until the estimated delivery has passed"])
+                      alternatives=[msg(N_("wait until the estimated delivery has passed"))])
     pm = payment_method(ctx, order["payment_method_id"])
     if args.remedy == "replacement":
-        short = [l for l in order["lines"] if l["variant_id"] and (ctx.store.one(
-            "SELECT stock FROM variants WHERE id = ?", (l["variant_id"],)) or {"stock": 0})["stock"] < l["quantity"]]
-        if short:
-            return denied("tracking.replacement_in_stock",
-                          f"{', '.join(l['product_name'] for l in short)} is out of stock, so a replacement "
-                          f"cannot be sent now.", facts={"out_of_stock_line_ids": [l["id"] for l in short]},
-                          alternatives=["choose a refund instead"])
-        items = ", ".join(f"{l['quantity']} x {l['product_name']}"
-                          + (f" ({l['variant_desc']})" if l["variant_desc"] else "") for l in order["lines"])
-        ship_to = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
-                                 order["ship_state"], order["ship_zip"], order["ship_country"])
-        summary = (f"File a lost-package claim for order {order['id']} and send a replacement of the same "
-                   f"items ({items}) to the same address ({ship_to}) at no charge.")
-        done = "The claim is filed and a replacement order is on its way to processing, at no charge."
+        return _replacement(ctx, order)
+    return _refund(ctx, order, pm)
 
-        def apply(db) -> dict:
-            new_id = create_replacement(db, ctx, order)
-            ticket = open_ticket(db, ctx, kind="lost_package", category="replacement", priority="normal",
-                                 summary=f"Lost package, replacement order {new_id}", order_id=order["id"],
-                                 remedy=f"replacement order {new_id}", status="resolved")
-            return {"ticket_id": ticket, "replacement_order_id": new_id}
 
-        return Plan(summary=summary, apply=apply, done_message=done,
-                    data={"order_id": order["id"], "remedy": "replacement", "charge": money(0)})
+def _replacement(ctx: ToolContext, order: dict[str, Any]) -> Plan | ToolResult:
+    short = [l for l in order["lines"] if l["variant_id"] and (ctx.store.one(
+        "SELECT stock FROM variants WHERE id = ?", (l["variant_id"],)) or {"stock": 0})["stock"] < l["quantity"]]
+    if short:
+        return denied("tracking.replacement_in_stock",
+                      msg(N_("{products} is out of stock, so a replacement cannot be sent now."),
+                          products=Listing(items=[l["product_name"] for l in short])),
+                      facts={"out_of_stock_line_ids": [l["id"] for l in short]},
+                      alternatives=[msg(N_("choose a refund instead"))])
+    items = Listing(items=[msg(N_("{quantity} x {product} ({variant})"), quantity=l["quantity"],
+                               product=l["product_name"], variant=l["variant_desc"]) if l["variant_desc"]
+                           else msg(N_("{quantity} x {product}"), quantity=l["quantity"], product=l["product_name"])
+                           for l in order["lines"]])
+    ship_to = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
+                             order["ship_state"], order["ship_zip"], order["ship_country"])
+    summary = msg(N_("File a lost-package claim for order {order_id} and send a replacement of the same items "
+                     "({items}) to the same address ({address}) at no charge."), order_id=order["id"],
+                  items=items, address=ship_to)
+    done = msg(N_("The claim is filed and a replacement order is on its way to processing, at no charge."))
 
+    def apply(db) -> dict:
+        new_id = create_replacement(db, ctx, order)
+        ticket = open_ticket(db, ctx, kind="lost_package", category="replacement", priority="normal",
+                             summary=f"Lost package, replacement order {new_id}", order_id=order["id"],
+                             remedy=f"replacement order {new_id}", status="resolved")
+        return {"ticket_id": ticket, "replacement_order_id": new_id}
+
+    return Plan(summary=summary, apply=apply, done=done,
+                data={"order_id": order["id"], "remedy": "replacement", "charge": money(0)})
+
+
+def _refund(ctx: ToolContext, order: dict[str, Any], pm: dict[str, Any] | None) -> Plan:
     refunded = ctx.store.one("SELECT coalesce(sum(amount_cents), 0) AS s FROM refunds WHERE order_id = ?",
                              (order["id"],))["s"]
     amount = max(order["total_cents"] - refunded, 0)
     threshold = ctx.policy.refunds.approval_threshold_cents
     needs_approval = amount > threshold
     timing = refund_timing(ctx, pm)
+    facts = {"order_id": order["id"], "amount": ctx.money(amount)}
     if needs_approval:
         # The claim is valid; only the payout waits for a human, so file it and let issue_refund (after
         # approval) or a human pay it. rule: refunds.approval_threshold
-        summary = (f"File a lost-package claim for order {order['id']} with a refund of {money(amount)}; it is "
-                   f"above {money(threshold)}, so a human must approve the refund first.")
-        done = (f"The claim is filed. The refund of {money(amount)} needs a human's approval "
-                f"(refunds.approval_threshold); a human agent will follow up.")
+        summary = msg(N_("File a lost-package claim for order {order_id} with a refund of {amount}; it is above "
+                         "{threshold}, so a human must approve the refund first."),
+                      threshold=ctx.money(threshold), **facts)
+        done = msg(N_("The claim is filed. The refund of {amount} needs a human's approval "
+                      "(refunds.approval_threshold); a human agent will follow up."), amount=ctx.money(amount))
     else:
-        summary = (f"File a lost-package claim for order {order['id']} and refund {money(amount)} to "
-                   f"{timing['refund_to']} {timing['timing']}.")
-        done = f"The claim is filed and {money(amount)} is refunded to {timing['refund_to']} {timing['timing']}."
+        words = refund_words(ctx, pm)
+        summary = msg(N_("File a lost-package claim for order {order_id} and refund {amount} to {refund_to} "
+                         "{timing}."), **facts, **words)
+        done = msg(N_("The claim is filed and {amount} is refunded to {refund_to} {timing}."),
+                   amount=ctx.money(amount), **words)
 
     def apply(db) -> dict:
         ticket = open_ticket(db, ctx, kind="lost_package", category="refund",
@@ -160,7 +184,7 @@ def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan |
                                      reason=f"lost package claim {ticket}"))
         return out
 
-    return Plan(summary=summary, apply=apply, done_message=done,
+    return Plan(summary=summary, apply=apply, done=done,
                 data={"order_id": order["id"], "remedy": "refund", "refund_amount": money(amount),
                       "needs_human_approval": needs_approval,
                       **({} if needs_approval else {"refund_to": timing["refund_to"], "timing": timing["timing"]})})

@@ -9,21 +9,24 @@ from pydantic import BaseModel, Field, StrictInt
 from tools.address import Address, complete_address, format_address, removed_parts
 from tools.amounts import share_of
 from tools.context import ToolContext
-from tools.lookup import customer_order, describe_payment, order_not_found, payment_method
-from tools.refund_rules import refund_timing
+from tools.i18n import Listing, Msg
+from tools.lookup import customer_order, order_not_found, payment_method, payment_words
+from tools.refund_rules import refund_timing, refund_words
 from tools.registry import read_tool, write_tool
-from tools.results import Plan, ToolResult, denied, error, ok
+from tools.results import N_, NP_, Plan, ToolResult, denied, error, msg, ok
 from tools.values import FreeText, OrderId, iso, money
 from tools.variants import match_variant, product_variants, variant_label, variant_view
+from tools.words import status_word, statuses
 
 
-def _status_denial(rule: str, order: dict[str, Any], allowed: list[str], what: str) -> ToolResult:
-    return denied(rule, f"Order {order['id']} is {order['status'].replace('_', ' ')}; {what} can only be "
-                  f"changed while it is {' or '.join(allowed)}.",
+def _status_denial(rule: str, order: dict[str, Any], allowed: list[str], what: Msg) -> ToolResult:
+    return denied(rule, msg(N_("Order {order_id} is {status}; {what} can only be changed while it is {allowed}."),
+                            order_id=order["id"], status=status_word(order["status"]), what=what,
+                            allowed=statuses(allowed)),
                   facts={"order_id": order["id"], "status": order["status"]},
-                  alternatives=(["start a return after delivery"]
+                  alternatives=([msg(N_("start a return after delivery"))]
                                 if order["status"] in ("shipped", "out_for_delivery", "delivered")
-                                else ["ask for a human agent"]))
+                                else [msg(N_("ask for a human agent"))]))
 
 
 class ModifyOrderAddressArgs(Address):
@@ -40,7 +43,7 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
     if order is None:
         return order_not_found(args.order_id)
     if order["status"] not in allowed:
-        return _status_denial("modification.address_statuses", order, allowed, "the shipping address")
+        return _status_denial("modification.address_statuses", order, allowed, msg(N_("the shipping address")))
     address = complete_address(ctx.policy, args, current_country=order["ship_country"])
     if isinstance(address, ToolResult):
         return address
@@ -49,14 +52,17 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
            "ship_city": address.city, "ship_state": address.state, "ship_zip": address.zip,
            "ship_country": address.country}
     if all(new[k] == order[k] for k in new):
-        return error(f"Order {order['id']} already ships to {address.one_line(name)}; nothing to change.")
+        return error(msg(N_("Order {order_id} already ships to {address}; nothing to change."),
+                         order_id=order["id"], address=address.one_line(name)))
     old_line = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
                               order["ship_state"], order["ship_zip"], order["ship_country"])
     new_line = address.one_line(name)
     # The whole label, recipient and country included, old and new: every field the write changes.
-    summary = (f"Change the shipping address of order {order['id']} from {old_line} to {new_line}."
-               + removed_parts({"address_line2": order["ship_line2"], "state": order["ship_state"]},
-                               {"address_line2": address.line2, "state": address.state}))
+    removed = removed_parts({"address_line2": order["ship_line2"], "state": order["ship_state"]},
+                            {"address_line2": address.line2, "state": address.state})
+    # i18n: {notes} is empty or a sentence naming a removed apartment or state
+    summary = msg(N_("Change the shipping address of order {order_id} from {old} to {new}. {notes}"),
+                  order_id=order["id"], old=old_line, new=new_line, notes=Listing(items=removed, style="sentences"))
 
     def apply(db) -> dict:
         db.execute("UPDATE orders SET ship_name = :ship_name, ship_line1 = :ship_line1, "
@@ -66,7 +72,7 @@ def modify_order_address(ctx: ToolContext, args: ModifyOrderAddressArgs) -> Plan
         return {"order_id": order["id"], "ship_to": new_line}
 
     return Plan(summary=summary, apply=apply,
-                done_message=f"Order {order['id']} will now ship to {new_line}.",
+                done=msg(N_("Order {order_id} will now ship to {address}."), order_id=order["id"], address=new_line),
                 data={"order_id": order["id"], "old_ship_to": old_line, "new_ship_to": new_line})
 
 
@@ -91,8 +97,20 @@ def list_variants(ctx: ToolContext, args: ListVariantsArgs) -> ToolResult:
         items.append({"line_id": line["id"], "product": line["product_name"],
                       "current_variant": line["variant_desc"], "current_variant_id": line["variant_id"],
                       "quantity": line["quantity"], "variants": [variant_view(v) for v in variants]})
-    return ok(f"Variants for {len(items)} item line(s) of order {order['id']}.", order_id=order["id"],
-              items=items)
+    return ok(msg(NP_("Variants for {count} item line of order {order_id}.",
+                      "Variants for {count} item lines of order {order_id}."), count=len(items), order_id=order["id"]),
+              order_id=order["id"], items=items)
+
+
+def _price_change(ctx: ToolContext, pm: dict[str, Any] | None, difference: int) -> tuple[Msg, dict[str, Any]]:
+    """What a price difference means for the customer, and the refund timing when money goes back."""
+    if difference > 0:
+        return msg(N_("{amount} will be charged to {payment}"), amount=ctx.money(difference),
+                   payment=payment_words(pm)), {}
+    if difference < 0:
+        return msg(N_("{amount} will be refunded to {refund_to} {timing}"), amount=ctx.money(-difference),
+                   **refund_words(ctx, pm)), refund_timing(ctx, pm)
+    return msg(N_("the price does not change")), {}
 
 
 class ModifyOrderItemsArgs(BaseModel):
@@ -114,7 +132,7 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
     if args.new_variant is None and args.new_quantity is None:
         return error("Say what to change: new_variant, new_quantity or both.")
     if order["status"] not in rules.item_statuses:
-        return _status_denial("modification.item_statuses", order, rules.item_statuses, "items")
+        return _status_denial("modification.item_statuses", order, rules.item_statuses, msg(N_("items")))
     line = next((l for l in order["lines"] if l["id"] == args.line_id), None)
     if line is None:
         return error(f"Order {order['id']} has no item line {args.line_id}. Its lines are "
@@ -125,35 +143,43 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
     if args.new_variant is not None:
         target, candidates = match_variant(variants, args.new_variant, current)
         if target is None and candidates:
-            return error(f"'{args.new_variant}' matches several variants of {line['product_name']}: "
-                         f"{'; '.join(variant_label(v['options']) + ' (' + v['id'] + ')' for v in candidates)}. "
-                         f"Ask which one.")
+            return error(msg(N_("'{wanted}' matches several variants of {product}: {variants}."),
+                             wanted=args.new_variant, product=line["product_name"],
+                             variants=Listing(items=[f"{variant_label(v['options'])} ({v['id']})" for v in candidates],
+                                              style="semicolon")),
+                         note="Ask which one.")
         if target is None:
             other = ctx.store.one("SELECT id FROM variants WHERE id = ?", (args.new_variant.strip(),))
             if other is not None:
                 return denied("modification.same_product_only",
-                              f"An item can only be changed to another size or colour of the same product "
-                              f"({line['product_name']}).",
+                              msg(N_("An item can only be changed to another size or colour of the same product "
+                                     "({product})."), product=line["product_name"]),
                               facts={"line_id": line["id"], "product": line["product_name"],
                                      "requested_variant": args.new_variant},
-                              alternatives=["choose a variant from list_variants",
-                                            "cancel the order and place a new one"])
-            return error(f"{line['product_name']} has no variant '{args.new_variant}'. Available: "
-                         f"{', '.join(variant_label(v['options']) for v in variants) or 'none'}.")
+                              alternatives=[msg(N_("choose another size or colour of the same product")),
+                                            msg(N_("cancel the order and place a new one"))],
+                              note="list_variants shows the product's variants.")
+            available = (Listing(items=[variant_label(v["options"]) for v in variants]) if variants
+                         else msg(N_("none")))
+            return error(msg(N_("{product} has no variant '{wanted}'. Available: {available}."),
+                             product=line["product_name"], wanted=args.new_variant, available=available))
     if target is None:
-        return error(f"The item on line {line['id']} can no longer be changed (its variant is not sold any more).")
+        return error(msg(N_("The item on line {line_id} can no longer be changed (its variant is not sold any more)."),
+                         line_id=str(line["id"])))
     quantity = args.new_quantity if args.new_quantity is not None else line["quantity"]
     if target["id"] == line["variant_id"] and quantity == line["quantity"]:
-        return error(f"Line {line['id']} already is {quantity} x {line['product_name']} "
-                     f"({line['variant_desc']}); nothing to change.")
+        return error(msg(N_("Line {line_id} already is {quantity} x {product} ({variant}); nothing to change."),
+                         line_id=str(line["id"]), quantity=quantity, product=line["product_name"],
+                         variant=line["variant_desc"]))
     # Stock the change needs: all of it from a new variant, only the increase from the same one.
     needed = quantity - line["quantity"] if target["id"] == line["variant_id"] else quantity
     if needed > 0 and target["stock"] < needed:
         return denied("modification.in_stock_only",
-                      f"{line['product_name']} ({variant_label(target['options'])}) has only "
-                      f"{max(target['stock'], 0)} in stock; {needed} needed.",
+                      msg(N_("{product} ({variant}) has only {in_stock} in stock; {needed} needed."),
+                          product=line["product_name"], variant=variant_label(target["options"]),
+                          in_stock=max(target["stock"], 0), needed=needed),
                       facts={"variant_id": target["id"], "in_stock": max(target["stock"], 0), "needed": needed},
-                      alternatives=["choose another variant", "keep the order as it is"])
+                      alternatives=[msg(N_("choose another variant")), msg(N_("keep the order as it is"))])
     subtotal_delta = target["price_cents"] * quantity - line["unit_price_cents"] * line["quantity"]
     # Tax follows the order's own tax rate (its tax over its subtotal), rounded half up.
     tax_delta = share_of(subtotal_delta, order["subtotal_cents"], order["tax_cents"])
@@ -164,24 +190,23 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
         balance = pm["balance_cents"] or 0
         if balance < difference:
             return denied("modification.gift_card_must_cover_increase",
-                          f"This change costs {money(difference)} more, and the order was paid by gift card, "
-                          f"which must cover the increase; its balance is {money(balance)}.",
+                          msg(N_("This change costs {difference} more, and the order was paid by gift card, which "
+                                 "must cover the increase; its balance is {balance}."),
+                              difference=ctx.money(difference), balance=ctx.money(balance)),
                           facts={"price_difference": money(difference), "gift_card_balance": money(balance)},
-                          alternatives=["choose a cheaper variant or a smaller quantity",
-                                        "keep the order as it is"])
+                          alternatives=[msg(N_("choose a cheaper variant or a smaller quantity")),
+                                        msg(N_("keep the order as it is"))])
     new_desc = variant_label(target["options"])
-    change = (f"{line['quantity']} x {line['product_name']} ({line['variant_desc']}) -> {quantity} x {new_desc} "
-              f"at {money(target['price_cents'])} each")
-    if difference > 0:
-        money_text = f"{money(difference)} will be charged to {describe_payment(pm)}"
-        timing: dict[str, Any] = {}
-    elif difference < 0:
-        timing = refund_timing(ctx, pm)
-        money_text = f"{money(-difference)} will be refunded to {timing['refund_to']} {timing['timing']}"
-    else:
-        money_text, timing = "the price does not change", {}
+    change_text = (f"{line['quantity']} x {line['product_name']} ({line['variant_desc']}) -> {quantity} x {new_desc} "
+                   f"at {money(target['price_cents'])} each")
+    change = msg(N_("{old_quantity} x {product} ({old_variant}) -> {quantity} x {variant} at {unit_price} each"),
+                 old_quantity=line["quantity"], product=line["product_name"], old_variant=line["variant_desc"],
+                 quantity=quantity, variant=new_desc, unit_price=ctx.money(target["price_cents"]))
+    money_text, timing = _price_change(ctx, pm, difference)
     new_total = money(order["total_cents"] + difference)
-    summary = f"Order {order['id']}, line {line['id']}: {change}; {money_text}. The order total becomes {new_total}."
+    summary = msg(N_("Order {order_id}, line {line_id}: {change}; {price}. The order total becomes {new_total}."),
+                  order_id=order["id"], line_id=str(line["id"]), change=change, price=money_text,
+                  new_total=ctx.money(order["total_cents"] + difference))
 
     def apply(db) -> dict:
         now = iso(ctx.now())
@@ -199,11 +224,12 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
             db.execute("INSERT INTO order_adjustments (order_id, kind, amount_cents, payment_method_id, reason, "
                        "created_at) VALUES (?,?,?,?,?,?)",
                        (order["id"], "charge" if difference > 0 else "refund", abs(difference),
-                        pm["id"] if pm else None, f"line {line['id']}: {change}", now))
+                        pm["id"] if pm else None, f"line {line['id']}: {change_text}", now))
         return {"order_id": order["id"], "new_total": new_total}
 
     return Plan(summary=summary, apply=apply,
-                done_message=f"Order {order['id']} is updated: {change}; {money_text}.",
+                done=msg(N_("Order {order_id} is updated: {change}; {price}."), order_id=order["id"], change=change,
+                         price=money_text),
                 data={"order_id": order["id"], "line_id": line["id"], "new_variant_id": target["id"],
                       "new_variant": new_desc, "new_quantity": quantity,
                       "price_difference": money(difference),

@@ -7,10 +7,12 @@ from typing import Any
 from pydantic import BaseModel, Field, StrictInt
 
 from tools.context import ToolContext
+from tools.i18n import Listing
 from tools.lookup import customer_order, describe_payment, order_not_found, payment_method
 from tools.registry import read_tool
-from tools.results import ToolResult, ok
-from tools.values import OrderId, money
+from tools.results import N_, ToolResult, msg, ok
+from tools.values import OrderId, as_date, money
+from tools.words import status_word
 
 
 class GetOrderArgs(BaseModel):
@@ -48,8 +50,9 @@ def get_order(ctx: ToolContext, args: GetOrderArgs) -> ToolResult:
     if order is None:
         return order_not_found(args.order_id)
     view = order_view(ctx, order)
-    return ok(f"Order {order['id']} is {order['status'].replace('_', ' ')} (placed {order['placed_at'][:10]}, "
-              f"total {view['total']}).", **view)
+    return ok(msg(N_("Order {order_id} is {status} (placed {placed}, total {total})."), order_id=order["id"],
+                  status=status_word(order["status"]), placed=as_date(order["placed_at"]),
+                  total=ctx.money(order["total_cents"])), **view)
 
 
 class ListOrdersArgs(BaseModel):
@@ -65,7 +68,9 @@ def list_orders(ctx: ToolContext, args: ListOrdersArgs) -> ToolResult:
     orders = [{"order_id": r["id"], "status": r["status"], "placed_at": r["placed_at"],
                "total": money(r["total_cents"])} for r in rows]
     if not orders:
-        return ok("There are no orders on this account yet.", orders=[])
-    lines = "; ".join(f"{o['order_id']} ({o['status'].replace('_', ' ')}, placed {o['placed_at'][:10]}, {o['total']})"
-                      for o in orders)
-    return ok(f"Your orders, newest first: {lines}.", orders=orders)
+        return ok(msg(N_("There are no orders on this account yet.")), orders=[])
+    # i18n: {orders} is a list of "W1001 (pending, placed 2026-03-01, $116.23)", separated by semicolons
+    listed = Listing(items=[msg(N_("{order_id} ({status}, placed {placed}, {total})"), order_id=r["id"],
+                                status=status_word(r["status"]), placed=as_date(r["placed_at"]),
+                                total=ctx.money(r["total_cents"])) for r in rows], style="semicolon")
+    return ok(msg(N_("Your orders, newest first: {orders}."), orders=listed), orders=orders)

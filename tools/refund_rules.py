@@ -9,7 +9,8 @@ from typing import Any
 import sqlite_utils
 
 from tools.context import ToolContext
-from tools.lookup import describe_payment
+from tools.i18n import N_, NP_, Msg, msg
+from tools.lookup import payment_words
 from tools.values import iso, money
 
 
@@ -22,16 +23,34 @@ def add_business_days(start: datetime, days: int) -> datetime:
     return current
 
 
-def refund_timing(ctx: ToolContext, pm: dict[str, Any] | None, *, store_credit: bool = False) -> dict[str, Any]:
-    """When a refund to this payment method arrives, by `refunds.business_days`."""
+def _window(ctx: ToolContext, pm: dict[str, Any] | None, store_credit: bool) -> tuple[str, int, int]:
     kind = "gift_card" if store_credit else (pm or {}).get("kind", "credit_card")
     low, high = ctx.policy.refunds.business_days.get(kind, (5, 7))
     if store_credit and ctx.policy.refunds.store_credit_immediate:
         low, high = 0, 0
+    return kind, low, high
+
+
+def refund_words(ctx: ToolContext, pm: dict[str, Any] | None, *, store_credit: bool = False) -> dict[str, Msg]:
+    """Where a refund goes and when it arrives, as catalog messages ("refund_to", "timing")."""
+    _, low, high = _window(ctx, pm, store_credit)
+    where = msg(N_("store credit (gift card)")) if store_credit else payment_words(pm)
+    if high == 0:
+        when = msg(N_("immediately"))
+    elif low != high:
+        when = msg(N_("within {low}-{high} business days"), low=low, high=high)
+    else:
+        when = msg(NP_("within {count} business day", "within {count} business days"), count=high)
+    return {"refund_to": where, "timing": when}
+
+
+def refund_timing(ctx: ToolContext, pm: dict[str, Any] | None, *, store_credit: bool = False) -> dict[str, Any]:
+    """When a refund to this payment method arrives, by `refunds.business_days`."""
+    kind, _, high = _window(ctx, pm, store_credit)
+    words = refund_words(ctx, pm, store_credit=store_credit)
     expected = add_business_days(ctx.now(), high)
-    where = "store credit (gift card)" if store_credit else describe_payment(pm)
-    when = "immediately" if high == 0 else f"within {low}-{high} business days" if low != high else f"within {high} business days"
-    return {"refund_to": where, "timing": when, "expected_by": iso(expected)[:10], "immediate": high == 0,
+    return {"refund_to": words["refund_to"].text, "timing": words["timing"].text,
+            "expected_by": iso(expected)[:10], "immediate": high == 0,
             "rule": "refunds.store_credit_immediate" if store_credit else f"refunds.business_days.{kind}"}
 
 

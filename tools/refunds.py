@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
+from tools.i18n import Listing
 from tools.lookup import customer_order, order_not_found, payment_method
-from tools.refund_rules import record_refund, refund_timing
+from tools.refund_rules import record_refund, refund_timing, refund_words
 from tools.registry import write_tool
-from tools.results import Plan, ToolResult, denied
+from tools.results import N_, Plan, ToolResult, denied, msg
 from tools.returns import OPEN_RETURN_STATUSES
 from tools.ticket_records import LOST_REFUND_AWAITING
 from tools.values import OrderId, iso, money
@@ -64,27 +65,34 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
     owed = refunds_owed(ctx, order)
     total = sum(item["amount_cents"] for item in owed)
     if total <= 0:
-        return denied(NOTHING_OWED_RULE, f"Nothing is owed on order {order['id']}: a refund is paid for a "
-                      f"return or a lost-package claim, and none is waiting for a refund.",
+        return denied(NOTHING_OWED_RULE, msg(N_("Nothing is owed on order {order_id}: a refund is paid for a "
+                                                "return or a lost-package claim, and none is waiting for a refund."),
+                                             order_id=order["id"]),
                       facts={"order_id": order["id"], "status": order["status"]},
-                      alternatives=["check refund eligibility and start a return",
-                                    "ask about an existing refund's timing"])
+                      alternatives=[msg(N_("check refund eligibility and start a return")),
+                                    msg(N_("ask about an existing refund's timing"))])
     threshold = ctx.policy.refunds.approval_threshold_cents
     if total > threshold:
         return denied("refunds.approval_threshold",
-                      f"A refund of {money(total)} is above {money(threshold)} and needs a human's approval.",
+                      msg(N_("A refund of {amount} is above {threshold} and needs a human's approval."),
+                          amount=ctx.money(total), threshold=ctx.money(threshold)),
                       facts={"order_id": order["id"], "refund_amount": money(total),
                              "approval_threshold": money(threshold), "handoff_reason": "approval_required"},
-                      alternatives=["escalate to a human for approval"])
+                      alternatives=[msg(N_("escalate to a human for approval"))])
     pm = payment_method(ctx, order["payment_method_id"])
     timing = refund_timing(ctx, pm, store_credit=args.to_store_credit)
-    what = " and ".join(f"return {i['id']}" if i["kind"] == "return" else "the lost-package claim" for i in owed)
+    what = Listing(items=[msg(N_("return {return_id}"), return_id=i["id"]) if i["kind"] == "return"
+                          else msg(N_("the lost-package claim")) for i in owed], style="and")
     new_status = None
     if any(item["kind"] == "return" for item in owed):
         new_status = "returned" if not _lines_not_returned(ctx.store.db, order["id"]) else "delivered"
-    summary = (f"Refund {money(total)} for {what} on order {order['id']} to {timing['refund_to']} "
-               f"{timing['timing']}. This closes {what}"
-               + (f", and order {order['id']} shows as returned" if new_status == "returned" else "") + ".")
+    paid = {"amount": ctx.money(total), **refund_words(ctx, pm, store_credit=args.to_store_credit)}
+    if new_status == "returned":
+        summary = msg(N_("Refund {amount} for {what} on order {order_id} to {refund_to} {timing}. This closes "
+                         "{what}, and order {order_id} shows as returned."), what=what, order_id=order["id"], **paid)
+    else:
+        summary = msg(N_("Refund {amount} for {what} on order {order_id} to {refund_to} {timing}. This closes "
+                         "{what}."), what=what, order_id=order["id"], **paid)
 
     def apply(db) -> dict:
         now = iso(ctx.now())
@@ -106,5 +114,6 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
         return {"refund_ids": refund_ids}
 
     return Plan(summary=summary, apply=apply,
-                done_message=f"{money(total)} is refunded to {timing['refund_to']} {timing['timing']}.",
-                data={"order_id": order["id"], "refund_amount": money(total), "refund_for": what, **timing})
+                done=msg(N_("{amount} is refunded to {refund_to} {timing}."), **paid),
+                data={"order_id": order["id"], "refund_amount": money(total),
+                      "refund_for": " and ".join(i.text for i in what.items), **timing})

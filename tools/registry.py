@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from tools.context import ToolContext
 from tools.errors import StoreError
-from tools.results import Plan, ToolResult, denied, error
+from tools.results import N_, Plan, ToolResult, denied, error, msg
 from tools.values import iso
 
 NOT_VERIFIED_RULE = "identity.verification_required"
@@ -112,15 +112,16 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None,
         return args.model_copy(update={"tool": name})
     if tool.requires_identity and ctx.customer_id is None:
         return denied(NOT_VERIFIED_RULE,
-                      "I need to verify the customer first (email and zip code, or order id and email).",
-                      alternatives=["verify with email and zip code", "verify with order id and email"],
+                      msg(N_("I need to verify the customer first (email and zip code, or order id and email).")),
+                      alternatives=[msg(N_("verify with email and zip code")),
+                                    msg(N_("verify with order id and email"))],
                       ).model_copy(update={"tool": name})
     try:
         result = _run(ctx, tool, args, execute=execute, key=key)
     except StoreError as exc:
-        result = error(f"The store could not be reached just now; nothing was changed. ({exc})")
+        result = error(msg(N_("The store could not be reached just now; nothing was changed.")), note=str(exc))
     except sqlite3.DatabaseError as exc:
-        result = error(f"The store database failed; nothing was changed. ({exc})")
+        result = error(msg(N_("The store database failed; nothing was changed.")), note=str(exc))
     return result.model_copy(update={"tool": name})
 
 
@@ -131,8 +132,7 @@ def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: s
         plan = tool.fn(ctx, args)
         if isinstance(plan, ToolResult):
             return plan
-        return ToolResult(status="needs_confirmation", message=plan.summary, summary=plan.summary,
-                          data=plan.data)
+        return plan.preview()
     key = key or action_key(tool.name, args, ctx.customer_id)
     with ctx.store.write() as db:
         done = db.execute("SELECT result FROM executed_actions WHERE key = ?", (key,)).fetchone()
@@ -142,7 +142,7 @@ def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: s
         if isinstance(plan, ToolResult):
             return plan
         data = {**plan.data, **plan.apply(db)}
-        result = ToolResult(status="ok", message=plan.done_message, data=data, summary=plan.summary)
+        result = plan.result(data)
         db.execute(
             "INSERT INTO executed_actions (key, tool, customer_id, result, executed_at) VALUES (?,?,?,?,?)",
             (key, tool.name, ctx.customer_id, result.model_dump_json(), iso(ctx.now())),

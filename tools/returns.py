@@ -7,18 +7,21 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field, StrictInt
 
 from tools.amounts import percent_of, share_of
 from tools.context import ToolContext
+from tools.i18n import Listing, Money, Msg
 from tools.lookup import customer_order, order_not_found
 from tools.policy import Condition
 from tools.registry import read_tool, write_tool
-from tools.results import Plan, ToolResult, denied, error, ok
+from tools.results import N_, NP_, Plan, ToolResult, denied, error, msg, ok
 from tools.shipping import as_utc
-from tools.values import FreeText, OrderId, iso, money
+from tools.values import FreeText, OrderId, as_date, iso, money
+from tools.words import RETURN_STATUS, condition_word, status_word, word
 
 NOT_DELIVERED_RULE = "returns.after_delivery_only"
 ALREADY_RETURNED_RULE = "returns.once_per_item"
@@ -38,7 +41,9 @@ class ReturnQuote:
     prepaid_label: bool
     needs_approval: bool
     deadline: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[Msg] = field(default_factory=list)
+    fee_percent: Decimal = Decimal(0)
+    currency: str = "USD"
 
     def data(self) -> dict[str, Any]:
         return {
@@ -56,17 +61,23 @@ class ReturnQuote:
             "return_by": self.deadline,
         }
 
-    def breakdown(self) -> str:
-        parts = [f"items {money(self.items_cents)}"]
-        if self.tax_cents:
-            parts.append(f"tax {money(self.tax_cents)}")
-        if self.shipping_cents:
-            parts.append(f"original shipping {money(self.shipping_cents)}")
-        if self.fee_cents:
-            parts.append(f"minus a {self.fee_percent_text} restocking fee of {money(self.fee_cents)}")
-        return ", ".join(parts)
+    def amount(self, cents: int) -> Money:
+        return Money(cents=cents, currency=self.currency)
 
-    fee_percent_text: str = ""
+    def breakdown(self) -> Listing:
+        parts = [msg(N_("items {amount}"), amount=self.amount(self.items_cents))]
+        if self.tax_cents:
+            parts.append(msg(N_("tax {amount}"), amount=self.amount(self.tax_cents)))
+        if self.shipping_cents:
+            parts.append(msg(N_("original shipping {amount}"), amount=self.amount(self.shipping_cents)))
+        if self.fee_cents:
+            parts.append(msg(N_("minus a {percent}% restocking fee of {amount}"), percent=self.fee_percent,
+                             amount=self.amount(self.fee_cents)))
+        return Listing(items=parts)
+
+    def items_listing(self) -> Listing:
+        return Listing(items=[msg(N_("{quantity} x {product}"), quantity=l["quantity"], product=l["product_name"])
+                              for l in self.lines])
 
 
 def returned_line_ids(ctx: ToolContext, order_id: str) -> set[int]:
@@ -98,12 +109,14 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
         return order_not_found(order_id)
     delivered = as_utc(order["delivered_at"])
     if delivered is None:
-        status = order["status"].replace("_", " ")
-        alternatives = (["cancel the order instead"] if order["status"] in ctx.policy.cancellation.allowed_statuses
-                        else ["track the shipment"] if order["status"] in ("shipped", "out_for_delivery") else [])
-        return denied(NOT_DELIVERED_RULE, f"Order {order['id']} is {status}; a return can be started only "
-                      f"after delivery.", facts={"order_id": order["id"], "status": order["status"]},
-                      alternatives=alternatives)
+        alternatives = ([msg(N_("cancel the order instead"))]
+                        if order["status"] in ctx.policy.cancellation.allowed_statuses
+                        else [msg(N_("track the shipment"))] if order["status"] in ("shipped", "out_for_delivery")
+                        else [])
+        return denied(NOT_DELIVERED_RULE,
+                      msg(N_("Order {order_id} is {status}; a return can be started only after delivery."),
+                          order_id=order["id"], status=status_word(order["status"])),
+                      facts={"order_id": order["id"], "status": order["status"]}, alternatives=alternatives)
     known = {l["id"] for l in order["lines"]}
     if line_ids:
         unknown = [i for i in line_ids if i not in known]
@@ -117,33 +130,42 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
         existing = ctx.store.one("SELECT id, status, refund_cents FROM returns WHERE order_id = ? AND status != "
                                  "'cancelled' ORDER BY created_at DESC LIMIT 1", (order["id"],))
         return denied(ALREADY_RETURNED_RULE,
-                      f"A return is already open or done for {', '.join(l['product_name'] for l in again)} "
-                      f"on order {order['id']} (return {existing['id']}, {existing['status'].replace('_', ' ')}, "
-                      f"refund {money(existing['refund_cents'] or 0)}).",
+                      msg(N_("A return is already open or done for {products} on order {order_id} (return "
+                             "{return_id}, {return_status}, refund {refund})."),
+                          products=Listing(items=[l["product_name"] for l in again]), order_id=order["id"],
+                          return_id=existing["id"], return_status=word(RETURN_STATUS, existing["status"]),
+                          refund=ctx.money(existing["refund_cents"] or 0)),
                       facts={"order_id": order["id"], "return_id": existing["id"],
                              "return_status": existing["status"]},
-                      alternatives=["ask about the existing return's refund"])
+                      alternatives=[msg(N_("ask about the existing return's refund"))])
     lines = [l for l in wanted if l["id"] not in returned]
     now = ctx.now()
     deadline = delivered + timedelta(days=rules.window_days)
     if now > deadline:
         days = int((now - delivered).total_seconds() // 86400)
         return denied("returns.window_days",
-                      f"Order {order['id']} was delivered {days} days ago; returns are accepted within "
-                      f"{rules.window_days} days of delivery (until {iso(deadline)[:10]}).",
+                      msg(NP_("Order {order_id} was delivered {count} day ago; returns are accepted within "
+                              "{window_days} days of delivery (until {deadline}).",
+                              "Order {order_id} was delivered {count} days ago; returns are accepted within "
+                              "{window_days} days of delivery (until {deadline})."),
+                          order_id=order["id"], count=days, window_days=rules.window_days,
+                          deadline=as_date(iso(deadline))),
                       facts={"order_id": order["id"], "delivered_at": order["delivered_at"],
                              "days_since_delivery": days, "window_days": rules.window_days},
-                      alternatives=["file a complaint if the item is defective or wrong",
-                                    "ask for a human agent"])
+                      alternatives=[msg(N_("file a complaint if the item is defective or wrong")),
+                                    msg(N_("ask for a human agent"))])
     final = [l for l in lines if l["final_sale"]]
     if final and condition not in rules.final_sale_allowed_conditions:
         regular = [l["id"] for l in lines if not l["final_sale"]]
+        only = ([msg(NP_("return only the other item line: {line_ids}", "return only the other item lines: {line_ids}"),
+                     count=len(regular), line_ids=Listing(items=[str(i) for i in regular]))] if regular else [])
         return denied("returns.final_sale_allowed_conditions",
-                      f"{', '.join(l['product_name'] for l in final)} is final sale and can be returned only "
-                      f"if {' or '.join(c.replace('_', ' ') for c in rules.final_sale_allowed_conditions)}.",
+                      msg(N_("{products} is final sale and can be returned only if {conditions}."),
+                          products=Listing(items=[l["product_name"] for l in final]),
+                          conditions=Listing(items=[condition_word(c) for c in rules.final_sale_allowed_conditions],
+                                             style="or")),
                       facts={"final_sale_line_ids": [l["id"] for l in final], "condition": condition},
-                      alternatives=([f"return only the other item line(s): {regular}"] if regular else [])
-                      + ["file a complaint if the item is defective or wrong"])
+                      alternatives=only + [msg(N_("file a complaint if the item is defective or wrong"))])
     items = sum(l["unit_price_cents"] * l["quantity"] for l in lines)
     tax = share_of(items, order["subtotal_cents"], order["tax_cents"])
     shipping = 0
@@ -160,10 +182,10 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
         shipping_cents=shipping, fee_cents=fee, refund_cents=max(refund, 0),
         prepaid_label=condition in rules.prepaid_label_conditions,
         needs_approval=refund > ctx.policy.refunds.approval_threshold_cents,
-        deadline=iso(deadline)[:10], fee_percent_text=f"{rules.restocking_fee_percent:g}%")
+        deadline=iso(deadline)[:10], fee_percent=rules.restocking_fee_percent, currency=ctx.policy.store.currency)
     if quote.needs_approval:
-        quote.notes.append(f"The refund is above {money(ctx.policy.refunds.approval_threshold_cents)}, so a "
-                           f"human must approve it before it is paid.")
+        quote.notes.append(msg(N_("The refund is above {threshold}, so a human must approve it before it is paid."),
+                               threshold=ctx.money(ctx.policy.refunds.approval_threshold_cents)))
     return quote
 
 
@@ -176,9 +198,10 @@ class CheckRefundEligibilityArgs(BaseModel):
 CONDITIONS: tuple[str, ...] = ("unopened", "opened", "defective", "wrong_item")
 
 
-def _quote_text(quote: ReturnQuote) -> str:
-    return (f"{money(quote.refund_cents)} ({quote.breakdown()}"
-            f"{', prepaid return label' if quote.prepaid_label else ''})")
+def _quote_text(quote: ReturnQuote) -> Msg:
+    template = (N_("{refund} ({breakdown}, prepaid return label)") if quote.prepaid_label
+                else N_("{refund} ({breakdown})"))
+    return msg(template, refund=quote.amount(quote.refund_cents), breakdown=quote.breakdown())
 
 
 @read_tool()
@@ -188,9 +211,11 @@ def check_refund_eligibility(ctx: ToolContext, args: CheckRefundEligibilityArgs)
         quote = assess_return(ctx, args.order_id, args.line_ids, args.condition)
         if isinstance(quote, ToolResult):
             return quote
-        message = (f"Eligible: returning {', '.join(quote.data()['items'])} from order {quote.order['id']} "
-                   f"({args.condition.replace('_', ' ')}) refunds {_quote_text(quote)}. " + " ".join(quote.notes))
-        return ok(message.strip(), eligible=True, **quote.data())
+        message = msg(N_("Eligible: returning {items} from order {order_id} ({condition}) refunds {quote}. {notes}"),
+                      items=quote.items_listing(), order_id=quote.order["id"],
+                      condition=condition_word(args.condition), quote=_quote_text(quote),
+                      notes=Listing(items=quote.notes, style="sentences"))
+        return ok(message, eligible=True, **quote.data())
     # No condition yet: the refund depends on it, so answer for each one the customer might give.
     outcomes = {c: assess_return(ctx, args.order_id, args.line_ids, c) for c in CONDITIONS}
     quotes = {c: q for c, q in outcomes.items() if isinstance(q, ReturnQuote)}
@@ -200,18 +225,21 @@ def check_refund_eligibility(ctx: ToolContext, args: CheckRefundEligibilityArgs)
     by_condition = {c: {"refund_amount": money(q.refund_cents), "restocking_fee": money(q.fee_cents),
                         "prepaid_label": q.prepaid_label, "needs_human_approval": q.needs_approval}
                     for c, q in quotes.items()}
-    not_allowed = {c: outcomes[c].message for c in CONDITIONS if c not in quotes}
-    parts = [f"{c.replace('_', ' ')}: {_quote_text(q)}" for c, q in quotes.items()]
-    message = (f"Order {first.order['id']} can be returned until {first.deadline}. Refund by the item's condition "
-               f"- " + "; ".join(parts) + ". "
-               + "".join(m + " " for m in dict.fromkeys(not_allowed.values()))
-               + " ".join(first.notes) + " Ask the customer for the item's condition.")
+    not_allowed = {c: outcomes[c] for c in CONDITIONS if c not in quotes}
+    denials = {r.message: r.as_msg() for r in not_allowed.values()}
+    refunds = [msg(N_("{condition}: {quote}"), condition=condition_word(c), quote=_quote_text(q))
+               for c, q in quotes.items()]
+    message = msg(N_("Order {order_id} can be returned until {deadline}. Refund by the item's condition - "
+                     "{refunds}. {more}"), order_id=first.order["id"], deadline=as_date(first.deadline),
+                  refunds=Listing(items=refunds, style="semicolon"),
+                  more=Listing(items=[*denials.values(), *first.notes], style="sentences"))
     data = {k: v for k, v in first.data().items()
             if k not in ("condition", "restocking_fee", "refund_amount", "prepaid_label", "needs_human_approval",
                          "tax_refunded", "shipping_refunded")}
-    options = list(dict.fromkeys(a for c in not_allowed for a in outcomes[c].alternatives))
-    return ok(" ".join(message.split()), eligible=True, refund_by_condition=by_condition,
-              only_if=list(quotes) if not_allowed else None, other_options=options or None, **data)
+    options = list(dict.fromkeys(a for r in not_allowed.values() for a in r.alternatives))
+    return ok(message, note="Ask the customer for the item's condition.", eligible=True,
+              refund_by_condition=by_condition, only_if=list(quotes) if not_allowed else None,
+              other_options=options or None, **data)
 
 
 class StartReturnArgs(BaseModel):
@@ -234,11 +262,13 @@ def start_return(ctx: ToolContext, args: StartReturnArgs) -> Plan | ToolResult:
         return quote
     order = quote.order
     reason = args.reason.strip()
-    label = ("A prepaid return label will be emailed." if quote.prepaid_label
-             else "The customer ships the items back at their own cost.")
-    summary = (f"Start a return for {', '.join(quote.data()['items'])} from order {order['id']} "
-               f"({args.condition.replace('_', ' ')}; reason: {reason}). Refund {money(quote.refund_cents)} "
-               f"({quote.breakdown()}). {label} " + " ".join(quote.notes)).strip()
+    label = (msg(N_("A prepaid return label will be emailed.")) if quote.prepaid_label
+             else msg(N_("The customer ships the items back at their own cost.")))
+    summary = msg(N_("Start a return for {items} from order {order_id} ({condition}; reason: {reason}). "
+                     "Refund {refund} ({breakdown}). {label} {notes}"),
+                  items=quote.items_listing(), order_id=order["id"], condition=condition_word(args.condition),
+                  reason=reason, refund=quote.amount(quote.refund_cents), breakdown=quote.breakdown(), label=label,
+                  notes=Listing(items=quote.notes, style="sentences"))
 
     def apply(db) -> dict:
         rma = "RMA" + uuid.uuid4().hex[:8].upper()
@@ -254,7 +284,9 @@ def start_return(ctx: ToolContext, args: StartReturnArgs) -> Plan | ToolResult:
         db.execute("UPDATE orders SET status = 'return_requested', updated_at = ? WHERE id = ?", (now, order["id"]))
         return {"return_id": rma, "return_status": status, "label_url": label_url}
 
-    done = (f"Return started for order {order['id']}. Refund due: {money(quote.refund_cents)}"
-            f"{' (a human must approve it first)' if quote.needs_approval else ''}. {label}")
+    done = msg(N_("Return started for order {order_id}. Refund due: {refund} (a human must approve it first). "
+                  "{label}") if quote.needs_approval else
+               N_("Return started for order {order_id}. Refund due: {refund}. {label}"),
+               order_id=order["id"], refund=quote.amount(quote.refund_cents), label=label)
     next_step = "escalate_to_human" if quote.needs_approval else "issue_refund"
-    return Plan(summary=summary, apply=apply, done_message=done, data={**quote.data(), "next_step": next_step})
+    return Plan(summary=summary, apply=apply, done=done, data={**quote.data(), "next_step": next_step})

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from tools.context import ToolContext
 from tools.lookup import customer_order, order_not_found
 from tools.registry import read_tool
-from tools.results import ToolResult, ok
-from tools.values import OrderId, iso, parse_time
+from tools.results import N_, Msg, ToolResult, msg, ok
+from tools.values import OrderId, as_date, iso, parse_time
+from tools.words import status_word
 
 IN_TRANSIT = ("shipped", "out_for_delivery")
 
@@ -63,6 +64,30 @@ def movement_status(ctx: ToolContext, order: dict[str, Any], shipment: dict[str,
     }
 
 
+def _tracking_message(order: dict[str, Any], shipment: dict[str, Any], move: dict[str, Any],
+                      status: Msg | str, last: dict[str, Any] | None) -> Msg:
+    if shipment["delivered_at"] or order["status"] == "delivered":
+        day = shipment["delivered_at"] or order["delivered_at"]
+        if not day:
+            return msg(N_("Order {order_id} was delivered."), order_id=order["id"])
+        return msg(N_("Order {order_id} was delivered on {day}."), order_id=order["id"], day=as_date(day))
+    if move["lost_claim_eligible"]:
+        return msg(N_("Order {order_id} has had no tracking movement for {days} days and its estimated delivery "
+                      "has passed: the customer may report it lost and choose a replacement or a refund."),
+                   order_id=order["id"], days=move["days_without_movement"])
+    if move["delayed"]:
+        return msg(N_("Order {order_id} is delayed: no tracking update for {days} days."),
+                   order_id=order["id"], days=move["days_without_movement"])
+    where = {"order_id": order["id"], "status": status, "carrier": shipment["carrier"],
+             "estimated_delivery": as_date(shipment["estimated_delivery"])}
+    if not last:
+        return msg(N_("Order {order_id} is {status} with {carrier}, estimated delivery {estimated_delivery}."),
+                   **where)
+    return msg(N_("Order {order_id} is {status} with {carrier}, estimated delivery {estimated_delivery}. "
+                  "Last scan: {scan}, {location} ({day})."),
+               scan=last["description"], location=last["location"], day=as_date(last["at"]), **where)
+
+
 class TrackShipmentArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1003.")
 
@@ -74,27 +99,15 @@ def track_shipment(ctx: ToolContext, args: TrackShipmentArgs) -> ToolResult:
     if order is None:
         return order_not_found(args.order_id)
     shipment = order_shipment(ctx, order["id"])
-    status = order["status"].replace("_", " ")
+    status = status_word(order["status"])
     if shipment is None:
-        return ok(f"Order {order['id']} is {status} and has not shipped yet, so there is no tracking yet.",
+        return ok(msg(N_("Order {order_id} is {status} and has not shipped yet, so there is no tracking yet."),
+                      order_id=order["id"], status=status),
                   order_id=order["id"], order_status=order["status"], shipped=False)
     move = movement_status(ctx, order, shipment)
     events = shipment["events"]
     last = events[0] if events else None
-    if shipment["delivered_at"] or order["status"] == "delivered":
-        message = f"Order {order['id']} was delivered on {(shipment['delivered_at'] or order['delivered_at'] or '')[:10]}."
-    elif move["lost_claim_eligible"]:
-        message = (f"Order {order['id']} has had no tracking movement for {move['days_without_movement']:g} "
-                   f"days and its estimated delivery has passed: the customer may report it lost and "
-                   f"choose a replacement or a refund.")
-    elif move["delayed"]:
-        message = (f"Order {order['id']} is delayed: no tracking update for {move['days_without_movement']:g} "
-                   f"days.")
-    else:
-        message = (f"Order {order['id']} is {status} with {shipment['carrier']}, estimated delivery "
-                   f"{shipment['estimated_delivery']}.")
-        if last:
-            message += f" Last scan: {last['description']}, {last['location']} ({last['at'][:10]})."
+    message = _tracking_message(order, shipment, move, status, last)
     return ok(
         message,
         order_id=order["id"],

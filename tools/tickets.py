@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field
 
 from tools.context import ToolContext
+from tools.i18n import Msg
 from tools.lookup import customer_order, order_not_found
 from tools.registry import read_tool, write_tool
-from tools.results import Plan, ToolResult, denied, ok
+from tools.results import N_, Plan, ToolResult, denied, msg, ok
 from tools.ticket_records import open_ticket
 from tools.values import FreeText, OrderId
+from tools.words import condition_word
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -27,24 +29,27 @@ def store_zone(ctx: ToolContext) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def human_availability(ctx: ToolContext) -> dict[str, Any]:
-    """Is a human at work now (`escalation.support_days/open/close`, store time)? If not, when next."""
+def human_availability(ctx: ToolContext) -> tuple[dict[str, Any], Msg]:
+    """Is a human at work now (`escalation.support_days/open/close`, store time)? If not, when next.
+    The facts, and when a human answers as a catalog message (its English is also facts["when"])."""
     rules = ctx.policy.escalation
     zone = store_zone(ctx)
     local = ctx.now().astimezone(zone)
     opens, closes = time.fromisoformat(rules.support_open), time.fromisoformat(rules.support_close)
     if WEEKDAYS[local.weekday()] in rules.support_days and opens <= local.time() < closes:
-        return {"humans_online": True, "next_human_at": None,
-                "when": "A human will pick this up shortly."}
+        return _availability(True, None, msg(N_("A human will pick this up shortly.")))
     for ahead in range(0, 8):
         day = local.date() + timedelta(days=ahead)
         if WEEKDAYS[day.weekday()] in rules.support_days and (ahead > 0 or local.time() < opens):
             at = datetime.combine(day, opens, tzinfo=zone)
-            return {"humans_online": False, "next_human_at": at.isoformat(),
-                    "when": f"Our team is offline now; a human will answer on the next business day, "
-                            f"{DAY_NAMES[day.weekday()]} {day.isoformat()} at {rules.support_open} "
-                            f"({zone.key} time)."}
-    return {"humans_online": False, "next_human_at": None, "when": "A human will answer as soon as possible."}
+            return _availability(False, at.isoformat(), msg(
+                N_("Our team is offline now; a human will answer on the next business day, {day:EEEE} {day} at "
+                   "{opens} ({zone} time)."), day=day, opens=rules.support_open, zone=zone.key))
+    return _availability(False, None, msg(N_("A human will answer as soon as possible.")))
+
+
+def _availability(online: bool, next_at: str | None, when: Msg) -> tuple[dict[str, Any], Msg]:
+    return {"humans_online": online, "next_human_at": next_at, "when": when.text}, when
 
 
 def is_urgent(ctx: ToolContext, text: str) -> bool:
@@ -66,9 +71,9 @@ def file_complaint(ctx: ToolContext, args: FileComplaintArgs) -> Plan | ToolResu
     """Open a complaint ticket for the verified customer (defective item, wrong item, billing problem such as a double charge, or other) and get the remedy the policy offers. The customer must confirm."""
     remedies = ctx.policy.complaints.categories
     if args.category not in remedies:
-        return denied("complaints.categories", f"Complaints about '{args.category.replace('_', ' ')}' are handled "
-                      f"by a human agent.", facts={"category": args.category},
-                      alternatives=["escalate to a human"])
+        return denied("complaints.categories", msg(N_("Complaints about '{category}' are handled by a human agent."),
+                                                   category=condition_word(args.category)),
+                      facts={"category": args.category}, alternatives=[msg(N_("escalate to a human"))])
     order = None
     if args.order_id is not None:
         order = customer_order(ctx, args.order_id)
@@ -77,8 +82,12 @@ def file_complaint(ctx: ToolContext, args: FileComplaintArgs) -> Plan | ToolResu
     remedy = remedies[args.category]
     summary_text = args.summary.strip()
     priority = "urgent" if is_urgent(ctx, summary_text) else "normal"
-    about = f" about order {order['id']}" if order else ""
-    summary = f"Open a {args.category.replace('_', ' ')} complaint{about}: {summary_text}. Remedy: {remedy}."
+    facts = {"category": condition_word(args.category), "summary": summary_text, "remedy": remedy}
+    if order:
+        summary = msg(N_("Open a {category} complaint about order {order_id}: {summary}. Remedy: {remedy}."),
+                      order_id=order["id"], **facts)
+    else:
+        summary = msg(N_("Open a {category} complaint: {summary}. Remedy: {remedy}."), **facts)
     next_step = ("start_return with condition " + args.category
                  if order is not None and args.category in ("defective", "wrong_item") else None)
 
@@ -88,7 +97,7 @@ def file_complaint(ctx: ToolContext, args: FileComplaintArgs) -> Plan | ToolResu
         return {"ticket_id": ticket_id}
 
     return Plan(summary=summary, apply=apply,
-                done_message=f"Your complaint is recorded. What we offer: {remedy}.",
+                done=msg(N_("Your complaint is recorded. What we offer: {remedy}."), remedy=remedy),
                 data={"category": args.category, "remedy": remedy, "priority": priority,
                       "order_id": order["id"] if order else None,
                       **({"next_step": next_step} if next_step else {})})
@@ -120,7 +129,7 @@ def escalate_to_human(ctx: ToolContext, args: EscalateToHumanArgs) -> ToolResult
             order_id = args.order_id
         else:  # unverified or not theirs: keep it for the human, without confirming that it exists
             summary = f"{summary} (order mentioned: {args.order_id})"
-    availability = human_availability(ctx)
+    availability, when = human_availability(ctx)
     with ctx.store.write() as db:
         # The same request twice (a model retrying) stays one ticket.
         existing = db.execute("SELECT id, priority FROM tickets WHERE kind = 'escalation' AND status = 'open' "
@@ -130,5 +139,6 @@ def escalate_to_human(ctx: ToolContext, args: EscalateToHumanArgs) -> ToolResult
         else:
             ticket_id = open_ticket(db, ctx, kind="escalation", category=args.reason, priority=priority,
                                     summary=summary, order_id=order_id)
-    return ok(f"A human agent has been asked to help (ticket {ticket_id}). {availability['when']}",
+    return ok(msg(N_("A human agent has been asked to help (ticket {ticket_id}). {when}"), ticket_id=ticket_id,
+                  when=when),
               ticket_id=ticket_id, priority=priority, **availability)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, StringConstraints
@@ -80,6 +80,15 @@ def money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
     return f"{sign}${cents // 100:,}.{cents % 100:02d}"
+
+
+def as_date(value: str | None) -> date | str | None:
+    """The calendar date of a stored time or date ("2026-03-01T10:00:00Z" -> 2026-03-01), for a
+    message; a value that is not one stays as it is."""
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return value
 
 
 def iso(dt: datetime) -> str:
