@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=None, help="store database (env SUPPORT_AGENT_DB); created with the "
                                                    "demo data if missing")
     parser.add_argument("--policy", default=None, help="policy document (default: the shipped one)")
+    parser.add_argument("--reply", default="composed", choices=["composed", "model"],
+                        help="composed (default): replies written by code from the tool results; model: the "
+                             "model rewrites them, shown only when every fact survives (large models)")
     parser.add_argument("--show-tools", action="store_true", help="show tool calls and results (dimmed)")
     parser.add_argument("--customer", default=None, metavar="EMAIL",
                         help="operator mode: start already verified as this customer")
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
             build_demo_store(db_path)
         model = load_model(args.model)
-        agent = SupportAgent(db_path, policy=args.policy, model=model)
+        agent = SupportAgent(db_path, policy=args.policy, model=model, reply=args.reply)
         repl = Repl(agent, show_tools=args.show_tools)
         if args.customer:
             repl.session.bind_customer(args.customer)

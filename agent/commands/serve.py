@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None,
                         help="local (default, embedded 1.5B), local-small (0.5B), openai:NAME, openai-schema:NAME "
                              "(env SUPPORT_AGENT_MODEL)")
+    parser.add_argument("--reply", default="composed", choices=["composed", "model"],
+                        help="composed (default): replies written by code from the tool results; model: the "
+                             "model rewrites them, shown only when every fact survives (large models)")
     parser.add_argument("--policy", default=None, help="policy document (default: the shipped one)")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="an origin whose pages may embed the widget, e.g. https://shop.example.com "
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
             err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
             build_demo_store(db_path).close()
-        agent = SupportAgent(db_path, policy=args.policy, model=load_model(args.model))
+        agent = SupportAgent(db_path, policy=args.policy, model=load_model(args.model), reply=args.reply)
     except (SupportAgentError, ModelError, KeyError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1

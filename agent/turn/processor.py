@@ -17,6 +17,7 @@ from agent.turn import texts
 from agent.understanding.ids import Identifiers, contains_words
 from agent.understanding.kinds import KINDS
 from agent.understanding.understand import Request, Understanding
+from tools.i18n import Listing
 from tools.registry import get_tool
 from tools.results import ToolResult
 
@@ -28,11 +29,14 @@ MAX_TEXT = 500
 
 @dataclass
 class Said:
-    """One part of the reply: what a request came to."""
+    """One part of the reply: what a request came to, as a catalog message (id + params) rendered in
+    the customer's language by the composer; `text` only for words that are already final."""
 
-    text: str
+    message_id: str
     kind: str = "result"  # login | info | result | denied | error | ask | confirm
+    params: dict[str, Any] = field(default_factory=dict)
     data: str = ""  # login: the customer's first name, for the greeting
+    text: str = ""
 
 
 @dataclass
@@ -91,9 +95,9 @@ class Processor:
         if result.status == "ok":
             name = (result.data.get("name") or "").split()
             first = f" {name[0]}" if name else ""
-            self.parts.append(Said(texts.VERIFIED.format(name=first), "login", first))
+            self.parts.append(Said(texts.VERIFIED, "login", {"name": first}, data=first))
             return True
-        self.parts.append(Said(result.message, "denied", "login"))
+        self.parts.append(self.said_result(result, data="login"))
         return False
 
     def _question(self, request: Request) -> None:
@@ -105,7 +109,7 @@ class Processor:
         if not articles:
             self.say(texts.NO_ARTICLE, "info")
             return
-        self.say(texts.HELP_ANSWER.format(title=articles[0]["title"], body=articles[0]["body"]))
+        self.say(texts.HELP_ANSWER, "result", title=articles[0]["title"], body=articles[0]["body"])
 
     def _handoff(self, request: Request) -> None:
         reason = "safety_or_legal" if request.slots.get("urgency") == "safety_or_legal" else "customer_request"
@@ -126,8 +130,7 @@ class Processor:
         kind = KINDS[request.kind]
         if self.session.customer_id is None and kind.tool and get_tool(kind.tool).requires_identity:
             self.session.defer(request)
-            if not any(p.text == texts.ASK_LOGIN for p in self.parts):
-                self.say(texts.ASK_LOGIN, "ask")
+            self.say(texts.ASK_LOGIN, "ask")
             return
         args = self.arguments(request)
         if args is None:
@@ -178,7 +181,7 @@ class Processor:
             return args
         line = self.session.order_line(args["order_id"], item)
         if line is None:
-            return self.ask(texts.ASK_WHICH_ITEM.format(order_id=args["order_id"]), request)
+            return self.ask(texts.ASK_WHICH_ITEM, request, order_id=args["order_id"])
         return {**args, "line_ids": [line]}
 
     def _args_report_lost_package(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -207,7 +210,7 @@ class Processor:
         option = request.slots.get("option")
         quantity = self.choice(request, "quantity")
         if line is None or not (option and self.said(option)) and quantity is None:
-            return self.ask(texts.ASK_ITEM.format(order_id=args["order_id"]), request)
+            return self.ask(texts.ASK_ITEM, request, order_id=args["order_id"])
         args["line_id"] = line
         if option and self.said(option):
             args["new_variant"] = option
@@ -226,7 +229,7 @@ class Processor:
             address = self.address(request)
             return {"field": "address", "address": address} if address else self.ask(texts.ASK_ADDRESS, request)
         if field_name in ("email", "phone"):
-            return self.ask(texts.ASK_ACCOUNT_VALUE.format(field=field_name), request)
+            return self.ask(texts.ASK_ACCOUNT_VALUE, request, field=field_name)
         return self.ask(texts.CLARIFY, request)
 
     def _args_send_password_reset(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -241,23 +244,32 @@ class Processor:
             return
         result = self.session.run_tool(tool, args, self.emit)
         if result.status == "needs_confirmation":
-            self.say(texts.CONFIRM.format(summary=self.session.pending_action.summary), "confirm")
+            self.say(texts.CONFIRM, "confirm", summary=self.session.pending_action.summary)
         else:
             self.relay(result)
             self.follow_up(result)
 
     def relay(self, result: ToolResult) -> None:
+        part = self.said_result(result)
+        if not any((p.message_id, p.params) == (part.message_id, part.params) for p in self.parts):
+            self.parts.append(part)
+        if result.status == "denied" and result.alternative_messages:
+            self.say(texts.INSTEAD, "denied", options=Listing(items=list(result.alternative_messages),
+                                                               style="semicolon"))
+
+    def said_result(self, result: ToolResult, data: str = "") -> Said:
+        """A tool result as the customer hears it: its catalog message; text meant for the model
+        (no message id: an argument error, an unknown tool) never reaches them."""
         kind = {"ok": "result", "denied": "denied"}.get(result.status, "error")
-        text = result.message
-        if result.status == "denied" and result.alternatives:
-            text += " " + texts.INSTEAD.format(options="; ".join(result.alternatives))
-        self.say(text, kind)
+        if not result.message_id:
+            return Said(texts.TOOL_ERROR, "error", data=data)
+        return Said(result.message_id, kind, dict(result.params), data=data)
 
     def follow_up(self, result: ToolResult) -> None:
         """What a result makes possible, from its structured fields: a lost-package claim, or a human's
         approval for what a rule leaves to a human (offered as a change the customer confirms)."""
         if result.data.get("lost_claim_eligible"):
-            self.say(texts.OFFER_LOST_CLAIM.format(order_id=result.data.get("order_id")), "ask")
+            self.say(texts.OFFER_LOST_CLAIM, "ask", order_id=result.data.get("order_id"))
         handoff = result.facts.get("handoff_reason") if result.status == "denied" else None
         if handoff:
             self.offer_human(handoff, texts.OFFER_HUMAN, f"{result.message} ({result.rule})",
@@ -315,10 +327,11 @@ class Processor:
             address["zip_code"] = zip_code
         return address if "address_line1" in address else None
 
-    def ask(self, question: str, request: Request) -> None:
-        self.say(question, "ask")
+    def ask(self, question: str, request: Request, **params: Any) -> None:
+        self.say(question, "ask", **params)
         return None
 
-    def say(self, text: str, kind: str = "result") -> None:
-        if text and not any(p.text == text for p in self.parts):
-            self.parts.append(Said(text, kind))
+    def say(self, message_id: str, kind: str = "result", **params: Any) -> None:
+        part = Said(message_id, kind, params)
+        if message_id and not any((p.message_id, p.params) == (message_id, params) for p in self.parts):
+            self.parts.append(part)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from tools.i18n import N_
 
+TOOL_ERROR = N_("I'm sorry, I couldn't complete that request just now; nothing was changed. I can hand you "
+                "over to a human agent if you like.")
 GREETING = N_("Hello! How can I help you today?")
 ANYTHING_ELSE = N_("You're welcome! Is there anything else I can help you with?")
 CLARIFY = N_("I'm not sure I understood. I can help with your orders (status, tracking, changes, "

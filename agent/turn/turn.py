@@ -32,8 +32,8 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     understanding = session.understand(text, pending.summary if pending else None)
     proc.understanding = understanding
     if pending is not None and understanding.answer in ("yes", "no"):
-        proc.say(session.resolve_pending(pending, understanding.answer == "yes", emit), "result")
-        return session.say(compose(proc.parts), emit)
+        proc.parts.append(Said("", "result", text=session.resolve_pending(pending, understanding.answer == "yes", emit)))
+        return session.say(compose(proc.parts, understanding.lang), emit)
     if pending is not None:  # something else: the change stays open, asked again after the answers
         proc.done.add("pending")
     if pending is None and understanding.answer in ("yes", "no") and not understanding.requests:
@@ -42,8 +42,9 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     if was_anonymous and session.customer_id is not None:
         proc.run(session.take_deferred())
     if pending is not None and session.pending_action is not None:
-        proc.say(texts.CONFIRM.format(summary=session.pending_action.summary), "confirm")
-    return session.say(_final(session, compose(_with_greeting(proc.parts)), understanding, text), emit)
+        proc.say(texts.CONFIRM, "confirm", summary=session.pending_action.summary)
+    composed = compose(_with_greeting(proc.parts), understanding.lang)
+    return session.say(_final(session, composed, understanding, text), emit)
 
 
 def _final(session: "Session", composed: str, understanding: Understanding, text: str) -> str:
@@ -58,5 +59,5 @@ def _final(session: "Session", composed: str, understanding: Understanding, text
 def _with_greeting(parts: list[Said]) -> list[Said]:
     """A login with nothing else to do ends with "How can I help?"."""
     if len(parts) == 1 and parts[0].kind == "login":
-        return [Said(texts.VERIFIED_HOW_CAN_I_HELP.format(name=parts[0].data), "login")]
+        return [Said(texts.VERIFIED_HOW_CAN_I_HELP, "login", {"name": parts[0].data})]
     return parts
