@@ -13,8 +13,9 @@ last one ends (200 turns in flight at all times: a capacity test, where a turn's
 queueing behind the other 199).
 
 The server runs in its own process (`--serve`, started by this script) so the client's work is not
-counted against it. Its model is a ScriptedModel whose single step is a stateless function of the
-messages (so 200 sessions don't share a script position), wrapped to time every model call per turn.
+counted against it. Its model is a ScriptedModel whose understanding step is a stateless function of
+the customer's message (so 200 sessions don't share a script position), wrapped to time every model
+call per turn.
 Server overhead of a turn = the turn's time at the client (request sent -> last SSE event read) minus
 the time the server spent inside the model for that turn (~0 here). Errors: any non-2xx answer, any
 `error` event, a turn without its expected outcome, and a final database state that does not match.
@@ -44,25 +45,29 @@ _EMAIL_ZIP = re.compile(r"I'm (\S+@\S+?), zip (\d{5})")
 _ORDER = re.compile(r"\b(W\d+)\b")
 
 
-def scripted_step(messages, allowed, reply_only):
-    """The whole 'model': decide from the conversation alone (no script position)."""
-    last = messages[-1]
-    if last["role"] == "tool" or reply_only:
-        result = json.loads(last["content"]) if last["role"] == "tool" else {}
-        return result.get("message") or "How can I help?"  # relay the tool's own words (the guard agrees)
-    text = last["content"]
-    if m := _EMAIL_ZIP.search(text):
-        return {"tool": "verify_customer", "arguments": {"email": m.group(1), "zip_code": m.group(2)}}
+def customer_text(messages) -> str:
+    """The customer's message in the understanding step's prompt (its last line, `Customer: ...`)."""
+    return messages[-1]["content"].rpartition("Customer: ")[2]
+
+
+def scripted_step(messages, schema=None):
+    """The whole 'model': the understanding of the customer's message alone (no script position); the
+    runtime logs in, runs the tools and writes the reply itself."""
+    text = customer_text(messages)
+    if _EMAIL_ZIP.search(text):
+        return {"lang": "en", "requests": [{"kind": "login"}]}
     if "cancel" in text.lower() and (m := _ORDER.search(text)):
-        return {"tool": "cancel_order", "arguments": {"order_id": m.group(1), "reason": "ordered by mistake"}}
+        return {"lang": "en", "requests": [{"kind": "cancel_order", "order": m.group(1),
+                                            "reason": "I ordered it by mistake"}]}
     if m := _ORDER.search(text):
-        return {"tool": "get_order", "arguments": {"order_id": m.group(1)}}
-    return "How can I help?"
+        return {"lang": "en", "requests": [{"kind": "get_order", "order": m.group(1)}]}
+    return {"lang": "en", "requests": [{"kind": "smalltalk"}]}
 
 
 def serve(db: str, port: int) -> None:
     import uvicorn
 
+    from agent.models.base import ModelReply
     from agent.models.scripted import ScriptedModel
     from agent.server import create_app
     from agent.support_agent import SupportAgent
@@ -76,17 +81,13 @@ def serve(db: str, port: int) -> None:
             self.lock = threading.Lock()
             self.by_turn: dict[str, float] = defaultdict(float)
 
-        def complete(self, messages, tools, *, allowed=None, reply_only=False, max_actions=3, on_text=None):
+        def structured(self, messages, schema, *, max_tokens=None):
             started = time.perf_counter()
-            reply = self._to_reply(scripted_step(messages, allowed, reply_only))
-            if on_text is not None and reply.text:
-                for delta in re.findall(r"\S+\s*|\s+", reply.text):  # word deltas, as ScriptedModel streams
-                    on_text(delta)
+            text = json.dumps(scripted_step(messages, schema))
             elapsed = time.perf_counter() - started
-            key = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
             with self.lock:
-                self.by_turn[key] += elapsed
-            return reply
+                self.by_turn[customer_text(messages)] += elapsed
+            return ModelReply(text=text, raw=text)
 
     model = TimedModel()
     agent = SupportAgent(db, model=model)

@@ -31,9 +31,25 @@ SLOTS = ("order", "condition", "remedy", "method", "quantity", "field", "categor
 
 
 def understander(model: Any, mode: str) -> Understander:
-    narrower = KindClassifier(bank()) if mode in ("classifier", "both") else None
+    """plain: every kind; narrow: the classifier's likely kinds only; classifier (the runtime's default):
+    narrowed and named in the prompt, most likely first; examples: nearest bank messages in the prompt."""
+    narrower = KindClassifier(bank()) if mode in ("narrow", "classifier", "both") else None
     retriever = ExampleRetriever(bank()) if mode in ("examples", "both") else None
-    return Understander(model, narrower=narrower, retriever=retriever)
+    return Understander(model, narrower=narrower, retriever=retriever, hint=mode != "narrow")
+
+
+def classifier_alone(messages: list[dict[str, Any]]) -> float:
+    """Kind accuracy of the classifier by itself (its most likely kinds, no model): a reference."""
+    c = KindClassifier(bank())
+    right = 0
+    for m in messages:
+        if m.get("state") == "pending" and m.get("answer") in ("yes", "no"):
+            continue
+        ranked = c.ranked(m["text"])
+        got = {k for k, p in ranked if p >= 0.5} or {ranked[0][0]}
+        right += tuple(sorted(got)) == expected_kinds(m)
+    answerable = [m for m in messages if not (m.get("state") == "pending" and m.get("answer") in ("yes", "no"))]
+    return round(right / len(answerable), 3)
 
 
 def expected_kinds(m: dict[str, Any]) -> tuple[str, ...]:
@@ -106,7 +122,7 @@ def show(mode: str, s: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", default="classifier", choices=["plain", "classifier", "examples", "both"])
+    parser.add_argument("--mode", default="classifier", choices=["plain", "narrow", "classifier", "examples", "both"])
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args()
@@ -115,7 +131,9 @@ def main() -> None:
     messages = heldout()[: args.limit or None]
     rows = run(EmbeddedModel(), args.mode, messages)
     s = summary(rows)
+    s["classifier_alone"] = classifier_alone(messages)
     show(args.mode, s)
+    Console().print(f"classifier alone (no model, kinds with p >= 0.5): {s['classifier_alone']:.1%}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({"mode": args.mode, "summary": s, "rows": rows}, indent=1,
                                                   ensure_ascii=False))

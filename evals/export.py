@@ -1,10 +1,10 @@
 """Export a recorded conversation as an evaluation scenario (`support-agent export-scenario`).
 
 1. `evals.recorded` reads the conversation back: the customer's turns (messages and confirm / decline
-   buttons) and, per turn, the model outputs the store kept.
+   buttons) and, per message, the model's understanding of it (the audit log's "understand" rows).
 2. The turns are played on a fresh evaluation store (the demo store at the runner's reference time)
-   by a model that serves those outputs whenever the runtime asks for a step; the steps it was asked
-   for become the scenario's replay, so the runtime's step accounting is right by construction.
+   by a model that serves each message's understanding when the runtime asks for it; the ones it
+   was asked for become the turns' `understand:`, so the replay is in step by construction.
 3. The starter expectations say what happened: the tool calls of the recording (`tool_calls`), who
    the session was verified as, and the store diff of that replay (`expect.db`; a value that differs
    between two replays, such as a generated refund id, is left out or only required to be set).
@@ -13,7 +13,7 @@
    and written in the file's header.
 
 The expectations describe the recorded behaviour, bugs included: turning a misbehaving conversation
-into a regression test means editing them (and the replay) to what should have happened.
+into a regression test means editing them (and the understandings) to what should have happened.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from agent.models.base import ModelReply, ToolCall, ToolSpec
-from evals.recorded import (SYSTEM_NOTE, ExportError, RecordedConversation, RecoveredTurn, TimeShift, align_dates,
-                            audit_args, read_conversation, recover_turns, time_shift)
+from agent.models.base import ModelError, ModelReply, ToolSpec
+from evals.recorded import (TOOL_PHASES, ExportError, RecordedConversation, RecoveredTurn, TimeShift,
+                            ToolOutcome, align_dates, audit_args, read_conversation, recover_turns, time_shift)
 from evals.runner import REFERENCE_NOW, SEED, TrialResult, TrialRunner, build_template
 from evals.scenario import ScenarioError, is_known_rule, load_file, relative_time
 from evals.store_state import INCIDENTAL_COLUMNS, RowDiff, diff, snapshot
@@ -70,9 +70,15 @@ def export_conversation(store: Store, conversation_id: str, *, scenario_id: str 
     notes.extend(_store_notes(store, rec))
     turns = _customer_turns(rec, shift, notes)
     for n, t in enumerate(turns, 1):
-        if t.model_failed:
-            notes.append(f"turn {n}: the model failed in the recording; a replay cannot fail the same way "
-                         f"(fix that turn's replay by hand)")
+        if t.understand_problem:
+            notes.append(f"turn {n}: the understanding step went wrong in the recording "
+                         f"({_clip(t.understand_problem)}); the scenario replays what the runtime made of it")
+        if t.kind == "say" and t.understand is None:
+            notes.append(f"turn {n}: no understanding was recorded for this message (not a conversation of the "
+                         f"runtime?): give the turn its `understand:` by hand")
+    if any(t.rewritten for t in turns):
+        notes.append("the replies were the model's rewrites (--reply model); the evaluation replays the composed "
+                     "replies")
     now = REFERENCE_NOW + shift.clock_offset
     directory = Path(tempfile.mkdtemp(prefix="support-agent-export-"))
     try:
@@ -85,9 +91,9 @@ def export_conversation(store: Store, conversation_id: str, *, scenario_id: str 
                 turns = _customer_turns(rec, shift, [])
                 first = _play(template, directory / "first-aligned.db", turns, now)
         notes.extend(_differences(turns, first))
-        exact = [dataclasses.replace(t, outputs=steps) for t, steps in zip(turns, first.steps)]
+        exact = [dataclasses.replace(t, understand=served) for t, served in zip(turns, first.served)]
         second = _play(template, directory / "second.db", exact, now)
-        scenario = _scenario(rec, sid, shift.clock, turns, first.steps,
+        scenario = _scenario(rec, sid, shift.clock, turns, first.served,
                              _expect_db(first, second, now), _tool_expectations(rec))
         header = _header(store, rec, len(turns))
         text = render(scenario, header)
@@ -148,71 +154,52 @@ def _add_operator_verification(rec: RecordedConversation, turns: list[RecoveredT
     if verified or rec.customer is None:
         return
     c = rec.customer
-    turns.insert(0, RecoveredTurn(number=0, kind="say", text=f"Hi, I'm {c['email']}, zip {c['zip']}.", outputs=[
-        {"calls": [{"tool": "verify_customer", "args": {"email": c["email"], "zip_code": c["zip"]}}]}]))
+    turns.insert(0, RecoveredTurn(number=0, kind="say", text=f"Hi, I'm {c['email']}, zip {c['zip']}.",
+                                  understand={"lang": "en", "requests": [{"kind": "login"}]}))
     notes.append(f"the session was bound to {c['email']} by the operator (chat --customer); the scenario starts "
                  f"with a turn where the customer verifies instead")
 
 
-# ---- playing the recorded outputs ---------------------------------------------------------------------
+# ---- playing the recorded understandings ---------------------------------------------------------------
 
 
-class _RecordedOutputs:
-    """A ChatModel serving one turn's recorded outputs in order, and keeping what it served.
-
-    An empty reply recorded before a help-center routing is skipped once the runtime has routed; a
-    request the recording has no output for gets an empty reply (the runtime then answers from the
-    tool results, as it did when the model's reply was empty)."""
+class _RecordedUnderstandings:
+    """A ChatModel serving each message's recorded understanding when the runtime asks for it, and
+    noting what it served (None: not asked) and whether it was asked for one it does not have (then it
+    fails like a model, and the runtime asks the customer again). A free reply (a rewrite) is never
+    recorded: it fails the same way, and the composed reply stands."""
 
     name = "recorded"
 
     def __init__(self) -> None:
         self.turn = 0
-        self.queue: list[dict[str, Any]] = []
-        self.served: list[dict[str, Any]] = []
+        self.understand: dict[str, Any] | str | None = None
+        self.served: dict[str, Any] | str | None = None
+        self.missing = False
 
-    def begin(self, turn: int, outputs: list[dict[str, Any]]) -> None:
-        self.turn, self.queue, self.served = turn, [dict(o) for o in outputs], []
+    def begin(self, turn: int, understand: dict[str, Any] | str | None) -> None:
+        self.turn, self.understand, self.served, self.missing = turn, understand, None, False
 
-    def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], *, allowed: list[str] | None = None,
-                 reply_only: bool = False, max_actions: int = 3, on_text=None) -> ModelReply:
-        routed = _routed(messages)
-        while self.queue:
-            item = self.queue[0]
-            if item.get("before_route") and routed:
-                self.queue.pop(0)
-                continue
-            if reply_only and "calls" in item:
-                break
-            self.queue.pop(0)
-            return self._serve(item)
-        return self._serve({"reply": ""})
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
+                   max_tokens: int | None = None) -> ModelReply:
+        if self.understand is None or self.served is not None:
+            self.missing = True
+            raise ModelError(f"no recorded understanding for turn {self.turn}")
+        self.served = self.understand
+        text = self.served if isinstance(self.served, str) else json.dumps(self.served, ensure_ascii=False)
+        return ModelReply(text=text, raw=text)
 
-    def _serve(self, item: dict[str, Any]) -> ModelReply:
-        if "reply" in item:
-            self.served.append({"reply": item["reply"]})
-            return ModelReply(text=item["reply"])
-        self.served.append({"calls": item["calls"]})
-        n = len(self.served)
-        return ModelReply(tool_calls=[ToolCall(id=f"call_t{self.turn}_{n}_{i}", name=c["tool"], arguments=c["args"])
-                                      for i, c in enumerate(item["calls"], 1)])
-
-
-def _routed(messages: list[dict[str, Any]]) -> bool:
-    """The runtime already sent this turn to the help center."""
-    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"
-                     and not str(m.get("content") or "").startswith(SYSTEM_NOTE)), default=-1)
-    return any(str(c.get("id", "")).startswith("route_") for m in messages[last_user + 1:]
-               for c in m.get("tool_calls") or [])
+    def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], **kwargs: Any) -> ModelReply:
+        raise ModelError("a recording keeps no free model replies")
 
 
 @dataclass
 class _Played:
-    steps: list[list[dict[str, Any]]] = field(default_factory=list)
+    served: list[dict[str, Any] | str | None] = field(default_factory=list)  # the understanding each turn was asked for
+    missing: list[bool] = field(default_factory=list)  # the runtime asked for an understanding none was recorded for
     replies: list[str] = field(default_factory=list)
     outcomes: list[list[tuple[str, str, str | None]]] = field(default_factory=list)
-    tool_results: list[list[str]] = field(default_factory=list)
-    unused: list[list[dict[str, Any]]] = field(default_factory=list)  # recorded tool calls never asked for
+    tool_results: list[list[ToolOutcome]] = field(default_factory=list)
     changes: list[RowDiff] = field(default_factory=list)
     keys: dict[str, list[str]] = field(default_factory=dict)  # primary-key columns of the changed tables
 
@@ -224,12 +211,13 @@ def _play(template: Path, path: Path, turns: list[RecoveredTurn], now: datetime)
     shutil.copy(template, path)
     store = Store(path)
     played = _Played()
+    phases = ", ".join(f"'{p}'" for p in TOOL_PHASES)
     try:
         before = snapshot(store)
-        model = _RecordedOutputs()
+        model = _RecordedUnderstandings()
         session = SupportAgent(store, model=model, clock=lambda: now).session()
         for n, turn in enumerate(turns, 1):
-            model.begin(n, turn.outputs)
+            model.begin(n, turn.understand)
             if turn.kind == "say":
                 reply = session.send(turn.text).text
             elif session.pending_action is None:
@@ -237,15 +225,13 @@ def _play(template: Path, path: Path, turns: list[RecoveredTurn], now: datetime)
             else:
                 resolve = session.confirm if turn.kind == "confirm" else session.decline
                 reply = resolve(session.pending_action.id).text
-            played.steps.append(model.served)
+            played.served.append(model.served)
+            played.missing.append(model.missing)
             played.replies.append(reply)
-            played.unused.append([o for o in model.queue if "calls" in o])
-            played.outcomes.append([(a["tool"], a["phase"], a["status"]) for a in store.all(
-                "SELECT tool, phase, status FROM audit_log WHERE conversation_id = ? AND turn = ? AND phase != 'model' "
-                "ORDER BY id", (session.id, session.turn))])
-            played.tool_results.append([m["content"] for m in store.all(
-                "SELECT content FROM messages WHERE conversation_id = ? AND turn = ? AND role = 'tool' ORDER BY id",
-                (session.id, session.turn))])
+            rows = store.all(f"SELECT tool, phase, status, message FROM audit_log WHERE conversation_id = ? AND "
+                             f"turn = ? AND phase IN ({phases}) ORDER BY id", (session.id, session.turn))
+            played.outcomes.append([(a["tool"], a["phase"], a["status"]) for a in rows])
+            played.tool_results.append([(a["tool"], a["phase"], a["status"], a["message"]) for a in rows])
         played.changes = diff(before, snapshot(store))
         played.keys = {d.table: _key_columns(store, d.table) for d in played.changes}
     finally:
@@ -254,18 +240,20 @@ def _play(template: Path, path: Path, turns: list[RecoveredTurn], now: datetime)
 
 
 def _differences(turns: list[RecoveredTurn], played: _Played) -> list[str]:
-    """Where playing the recorded outputs on the evaluation store did not give what was recorded."""
+    """Where playing the recorded understandings on the evaluation store did not give what was recorded."""
     notes = []
-    for n, (turn, reply, outcomes, unused) in enumerate(zip(turns, played.replies, played.outcomes, played.unused), 1):
+    for n, (turn, reply, outcomes, served, missing) in enumerate(
+            zip(turns, played.replies, played.outcomes, played.served, played.missing), 1):
         if turn.number == 0:  # the stand-in verification turn
             continue
-        if unused:
-            notes.append(f"turn {n}: the runtime did not ask for the recorded step(s) "
-                         f"{', '.join(c['tool'] for o in unused for c in o['calls'])}; they are not in the replay")
+        if turn.understand is not None and served is None:
+            notes.append(f"turn {n}: the runtime did not ask for the recorded understanding; it is not in the replay")
+        if missing and turn.understand is not None:
+            notes.append(f"turn {n}: the runtime asked for a second understanding; the recording has one")
         if outcomes != turn.outcomes:
             notes.append(f"turn {n}: the tools answered differently than in the recording (recorded "
                          f"{_outcomes(turn.outcomes)}; replayed {_outcomes(outcomes)})")
-        elif " ".join(reply.split()) != " ".join(turn.reply.split()):
+        elif " ".join(reply.split()) != " ".join(turn.reply.split()) and not turn.rewritten:
             notes.append(f"turn {n}: the reply differs from the recording (recorded {_clip(turn.reply)!r}; "
                          f"replayed {_clip(reply)!r})")
     return notes
@@ -284,16 +272,17 @@ def _clip(text: str, limit: int = 100) -> str:
 
 
 def _scenario(rec: RecordedConversation, sid: str, clock: str | None, turns: list[RecoveredTurn],
-              steps: list[list[dict[str, Any]]], db: dict[str, Any], tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
+              served: list[dict[str, Any] | str | None], db: dict[str, Any],
+              tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
     customer_turns = []
-    for turn, served in zip(turns, steps):
+    for turn, understanding in zip(turns, served):
         entry: dict[str, Any]
         if turn.kind == "say":
             entry = {"say": turn.text}
         else:
             entry = {turn.kind: turn.tool or True}
-        if served:
-            entry["replay"] = [_step(s) for s in served]
+        if understanding is not None:
+            entry["understand"] = _Flow(understanding) if isinstance(understanding, dict) else understanding
         customer_turns.append(entry)
     expect: dict[str, Any] = {}
     if any(db.values()):
@@ -309,15 +298,6 @@ def _scenario(rec: RecordedConversation, sid: str, clock: str | None, turns: lis
     if len(customer_turns) > 12:
         scenario["max_turns"] = len(customer_turns)
     return scenario
-
-
-def _step(step: dict[str, Any]) -> dict[str, Any]:
-    if "reply" in step:
-        return {"reply": step["reply"]}
-    calls = step["calls"]
-    if len(calls) == 1:
-        return _Flow({"call": calls[0]["tool"], "args": calls[0]["args"]})
-    return {"calls": [_Flow({"tool": c["tool"], "args": c["args"]}) for c in calls]}
 
 
 def _description(rec: RecordedConversation) -> str:
@@ -346,8 +326,8 @@ def _tags(rec: RecordedConversation) -> list[str]:
 
 def _tool_expectations(rec: RecordedConversation) -> list[dict[str, Any]]:
     """The recording's tool calls: reads with their outcome, denials with their rule, writes executed
-    or declined, a proposal left pending; the runtime's reactions to the model's missteps (a blocked
-    call, a rejected reply) as `replay_only`."""
+    or declined, a proposal left pending. The runtime's own steps (the understanding, a reply rewrite)
+    are not tools: what they led to is in the tool calls."""
     resolved = {a["action_id"] for a in rec.audit if a["phase"] in ("execute", "decline")}
     specs: list[dict[str, Any]] = []
     for a in rec.audit:
@@ -356,12 +336,8 @@ def _tool_expectations(rec: RecordedConversation) -> list[dict[str, Any]]:
         args = {k: v for k, v in raw.items() if k not in FREE_TEXT_ARGS and v not in (None, "", [], {})} \
             if isinstance(raw, dict) else {}
         spec: dict[str, Any] = {"tool": tool}
-        if tool == "reply_guard":
-            spec.update(phase="guard", status=status, replay_only=True)
-        elif phase == "model" or (phase == "blocked" and status == "ok"):
+        if phase not in TOOL_PHASES:
             continue
-        elif phase in ("blocked", "queued"):
-            spec.update(args=args, phase=phase, status=status, replay_only=True)
         elif tool == "verify_customer" and status == "ok":
             continue  # `verified_as` says it
         elif phase == "preview" and status == "needs_confirmation":
@@ -484,8 +460,9 @@ _Dumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:
 
 EXPECT_COMMENT = """\
 # Starter expectations: what HAPPENED (tool_calls from the recording, db from replaying it). If the
-# agent misbehaved, change them to what should happen -- and the replay to a good agent's steps -- so
-# the scenario fails until the bug is fixed. TODO: add `replies:` checks and `no_tool_calls:`."""
+# agent misbehaved, change them to what should happen -- and a turn's `understand` to a good model's
+# understanding -- so the scenario fails until the bug is fixed. TODO: add `replies:` checks and
+# `no_tool_calls:`."""
 
 
 def render(scenario: dict[str, Any], header: list[str]) -> str:

@@ -1,18 +1,18 @@
 """A conversation as the store recorded it (conversations, messages, pending_actions, audit_log), read
-back as scripted customer turns and, for each turn, the model outputs it contained.
+back as scripted customer turns and, for each message, the model's understanding of it.
 
-The store keeps what the runtime did, not every model request, so the outputs of a turn are recovered
-as a queue, in order: the model's tool-call steps (the runtime's own calls -- help-center routing,
-queued writes, verification from the message -- are left out), an empty reply before each help-center
-routing (the model's text there is discarded by the runtime), the replies the reply guard rejected,
-and the visible reply without the runtime's confirmation question. `evals.export` plays the queue
-against a fresh demo store and keeps exactly the steps the runtime asked for: a runtime-written reply
-(a confirmation question, "you're verified") is simply never asked for.
+A customer message is one understood turn: the model's one step is the understanding, recorded in the
+audit log (phase "understand": `arguments` is the understanding as the runtime read it, `message` the
+model's raw output, or what went wrong). Everything else -- logins, tool calls, the reply -- is done
+by code from it, so the understanding is all a replay needs. The model's own output is exported when
+it was read without a problem; otherwise (a failed model, output that was not JSON, a request that
+did not fit the schema) what the runtime made of it, which replays the same way.
 
 The recording ran on the developer's store, built at some other time than the evaluation's store:
 `TimeShift` moves the conversation's clock to the same distance from the store's reference time, and
-rewrites the dates the customer and the model wrote (ISO and "November 21" forms) to the evaluation
-store's dates, learnt from the timestamps in the recorded tool results.
+rewrites the dates the customer wrote (ISO and "November 21" forms, in their messages and in the
+words the understanding cites from them) to the evaluation store's dates, learnt from the dates in
+the recorded tool results.
 """
 
 from __future__ import annotations
@@ -23,16 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from agent import replies
 from tools.store import Store
 from tools.values import parse_time
 
-# Call ids the runtime gives its own tool calls (agent/session.py); model call ids look different
-# (call_1, call_<hex>, call_t1_2_1, a server's own ids).
-RUNTIME_CALL_ID = re.compile(r"^(?:route|agenda|verify)_[0-9a-f]+$")
-ROUTE_CALL_ID = re.compile(r"^route_")
-SYSTEM_NOTE = "[note from the system"
 BUTTONS = {"(confirmed)": "confirm", "(declined)": "decline"}
+UNDERSTAND = "understand"  # the audit phase of the understanding step
+TOOL_PHASES = ("read", "preview", "execute", "decline")  # audit rows of tools (not the runtime's own steps)
 
 
 class ExportError(Exception):
@@ -181,7 +177,7 @@ def time_shift(store: Store, rec: RecordedConversation, eval_reference: datetime
         return shift
     # Today first, then the timestamps the tools reported, then their plain dates.
     shift.dates[started.date()] = (started + delta).date()
-    tool_text = "\n".join(m["content"] or "" for m in rec.messages if m["role"] == "tool")
+    tool_text = "\n".join(a["message"] or "" for a in rec.audit if a["phase"] in TOOL_PHASES)
     for m in _ISO.finditer(tool_text):
         if m.group(4) is None:
             continue
@@ -202,20 +198,19 @@ def time_shift(store: Store, rec: RecordedConversation, eval_reference: datetime
     return shift
 
 
-def align_dates(shift: TimeShift, turns: list[tuple[list[str], list[str]]]) -> TimeShift:
+ToolOutcome = tuple[str, str, "str | None", "str | None"]  # (tool, phase, status, message) of an audit row
+
+
+def align_dates(shift: TimeShift, turns: list[tuple[list[ToolOutcome], list[ToolOutcome]]]) -> TimeShift:
     """`shift` with the dates learnt from pairing each turn's recorded tool results with the same
-    results on the evaluation store (same position in the same kind of result, e.g. a refund's
-    business-day `expected_by`, which does not move with the clock), ahead of the moved dates."""
+    results on the evaluation store (the same tool, phase and status at the same position; the dates
+    of its message in order, e.g. a refund's business-day date, which does not move with the clock),
+    ahead of the moved dates."""
     learnt: dict[date, date] = {}
     for recorded, replayed in turns:
         for old, new in zip(recorded, replayed):
-            try:
-                a, b = json.loads(old), json.loads(new)
-            except ValueError:
-                continue
-            if isinstance(a, dict) and isinstance(b, dict) and a.get("status") == b.get("status") \
-                    and set(a.get("data") or {}) == set(b.get("data") or {}):
-                _pair_dates(a, b, learnt)
+            if old[:3] == new[:3]:
+                _pair_dates(old[3] or "", new[3] or "", learnt)
     if not learnt:
         return shift
     return TimeShift(clock=shift.clock, clock_offset=shift.clock_offset,
@@ -288,25 +283,25 @@ def _ordinal(day: int) -> str:
     return "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
-# ---- the customer's turns and the model's outputs -------------------------------------------------------
+# ---- the customer's turns and the model's understandings -------------------------------------------------
 
 
 @dataclass
 class RecoveredTurn:
-    """One customer turn: a message (`say`) or a press of the confirm / decline button (`tool`), with
-    the model outputs recorded in it (`outputs`, in replay-step form; an empty reply marked
-    `before_route` is only served while the runtime has not routed the turn to the help center), and
-    what the customer saw (`reply`) and the tools' outcomes (`outcomes`), to compare with the replay."""
+    """One customer turn: a message (`say`) with the model's understanding of it (`understand`, None when
+    none was recorded), or a press of the confirm / decline button (`tool`); what the customer saw
+    (`reply`) and the tools' outcomes (`outcomes`, `tool_results`), to compare with the replay."""
 
     number: int  # the recorded session turn
     kind: str  # say | confirm | decline
     text: str = ""
     tool: str | None = None
-    outputs: list[dict[str, Any]] = field(default_factory=list)
+    understand: dict[str, Any] | str | None = None
+    understand_problem: str | None = None  # what went wrong in the recorded understanding step
     reply: str = ""
     outcomes: list[tuple[str, str, str | None]] = field(default_factory=list)  # (tool, phase, status)
-    tool_results: list[str] = field(default_factory=list)  # the recorded tool messages, as stored
-    model_failed: bool = False
+    tool_results: list[ToolOutcome] = field(default_factory=list)  # with the tools' messages
+    rewritten: bool = False  # the reply was the model's rewrite of the composed one (--reply model)
 
 
 def recover_turns(rec: RecordedConversation, shift: TimeShift) -> list[RecoveredTurn]:
@@ -315,69 +310,50 @@ def recover_turns(rec: RecordedConversation, shift: TimeShift) -> list[Recovered
         messages = [m for m in rec.messages if m["turn"] == number]
         audit = [a for a in rec.audit if a["turn"] == number]
         user = next((m for m in messages if m["role"] == "user"), None)
-        if user is None:  # an empty message: the runtime answered "Please type a message."
+        if user is None:  # an empty or overlong message: the runtime answered without keeping it
             continue
         content = user["content"] or ""
         visible = [m["content"] or "" for m in messages if m["role"] == "assistant" and m["visible"]]
-        turn = RecoveredTurn(number=number, kind=BUTTONS.get(content, "say"), reply=shift.text(visible[-1] if visible else ""),
-                             outcomes=[(a["tool"], a["phase"], a["status"]) for a in audit if a["phase"] != "model"],
-                             model_failed=any(a["phase"] == "model" for a in audit),
-                             tool_results=[m["content"] or "" for m in messages if m["role"] == "tool"])
+        tools = [a for a in audit if a["phase"] in TOOL_PHASES]
+        turn = RecoveredTurn(number=number, kind=BUTTONS.get(content, "say"),
+                             reply=shift.text(visible[-1] if visible else ""),
+                             outcomes=[(a["tool"], a["phase"], a["status"]) for a in tools],
+                             tool_results=[(a["tool"], a["phase"], a["status"], a["message"]) for a in tools],
+                             rewritten=any(a["tool"] == "reply_rewrite" and a["status"] == "ok" for a in audit))
         if turn.kind == "say":
             turn.text = shift.text(content)
+            understood = next((a for a in audit if a["phase"] == UNDERSTAND), None)
+            if understood is not None:
+                turn.understand, turn.understand_problem = _understanding(understood)
+                turn.understand = _shifted(turn.understand, shift)
         else:
             resolved = next((a for a in audit if a["phase"] in ("execute", "decline")), None)
             turn.tool = resolved["tool"] if resolved else None
-        turn.outputs = _outputs(messages, audit, rec, shift)
         turns.append(turn)
     return turns
 
 
-def _outputs(messages: list[dict[str, Any]], audit: list[dict[str, Any]], rec: RecordedConversation,
-             shift: TimeShift) -> list[dict[str, Any]]:
-    outputs: list[dict[str, Any]] = []
-    for m in messages:
-        if m["role"] != "assistant" or not m["tool_calls"]:
-            continue
-        calls = json.loads(m["tool_calls"])
-        ids = [c.get("id") or "" for c in calls]
-        if all(ROUTE_CALL_ID.match(i) for i in ids):
-            outputs.append({"reply": "", "before_route": True})
-            continue
-        if all(RUNTIME_CALL_ID.match(i) for i in ids):
-            continue
-        outputs.append({"calls": [{"tool": c["function"]["name"], "args": _call_args(c["function"].get("arguments"))}
-                                  for c in calls]})
-    rejected = [audit_args(a).get("reply", "") for a in audit
-                if a["tool"] == "reply_guard" and a["status"] == "rejected" and isinstance(audit_args(a), dict)]
-    replaced = any(a["tool"] == "reply_guard" and a["status"] == "replaced" for a in audit)
-    for text in rejected:
-        outputs.append({"reply": shift.text(text)})
-    if rejected and replaced:  # the retry failed the guard too: the same text fails it the same way
-        outputs.append({"reply": shift.text(rejected[-1])})
-    visible = [m["content"] or "" for m in messages if m["role"] == "assistant" and m["visible"]]
-    if visible and visible[-1] != replies.MODEL_FAILURE:  # the runtime's apology, never a model's reply
-        outputs.append({"reply": shift.text(_without_question(visible[-1], audit, rec))})
-    return outputs
+def _understanding(row: dict[str, Any]) -> tuple[dict[str, Any] | str, str | None]:
+    """The model's own output when the runtime read it without a problem, else what the runtime made of
+    it (the understanding's dump, which replays the same way) and the problem."""
+    if row["status"] == "ok":
+        try:
+            raw = json.loads(row["message"] or "")
+        except ValueError:
+            raw = None
+        if isinstance(raw, dict):
+            return raw, None
+    dump = audit_args(row)
+    problem = row["message"] if row["status"] != "ok" and row["message"] else "the model's output was not kept"
+    return (dump if isinstance(dump, dict) else {"requests": [{"kind": "clarify"}]}), problem
 
 
-def _call_args(raw: Any) -> dict[str, Any] | str:
-    if not isinstance(raw, str):
-        return raw if isinstance(raw, dict) else {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw  # the model's malformed arguments, replayed as they were
-    return value if isinstance(value, dict) else raw
-
-
-def _without_question(text: str, audit: list[dict[str, Any]], rec: RecordedConversation) -> str:
-    """The visible reply without the runtime's confirmation question of an action proposed this turn."""
-    for a in reversed(audit):
-        action = rec.pending.get(a.get("action_id") or "")
-        if action is None or a["phase"] != "preview":
-            continue
-        question = replies.confirmation_question(action["summary"] or "")
-        if text.endswith(question):
-            return text[: -len(question)].rstrip()
-    return text
+def _shifted(value: Any, shift: TimeShift) -> Any:
+    """The understanding with the dates of the words it cites moved like the customer's message."""
+    if isinstance(value, str):
+        return shift.text(value)
+    if isinstance(value, list):
+        return [_shifted(v, shift) for v in value]
+    if isinstance(value, dict):
+        return {k: _shifted(v, shift) for k, v in value.items()}
+    return value

@@ -1,43 +1,34 @@
-"""Replay: the scenario's recorded agent steps played by the scripted model, one customer turn at a
-time, so the whole pipeline runs with no LLM and a divergence is reported at the turn it happens."""
+"""Replay: each customer turn's recorded understanding served to the runtime's understanding step (the
+one model step of a message), so the whole pipeline runs with no LLM and a divergence is reported at
+the turn it happens."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from agent.models.base import ModelReply, TextCallback, ToolCall, ToolSpec
-from agent.models.scripted import ScriptedModel, ScriptExhausted
-from evals.scenario import ReplayStep
-
-
-def scripted_step(step: ReplayStep, turn: int, index: int) -> Any:
-    """A ReplayStep in ScriptedModel's step format."""
-    if step.reply is not None:
-        return step.reply
-    return [ToolCall(id=f"call_t{turn}_{index}_{n}", name=c.tool, arguments=c.args)
-            for n, c in enumerate(step.calls or [], 1)]
+from agent.models.base import ModelReply, TextCallback, ToolSpec
+from agent.models.scripted import ScriptExhausted
 
 
 class ReplayModel:
-    """A ChatModel that serves the current turn's replay steps through a ScriptedModel.
+    """A ChatModel that serves the current turn's recorded understanding.
 
-    `begin_turn(turn, steps)` before the customer's message, `end_turn()` after it; `problems` collects
-    (turn, message) for every divergence: the runtime asked for more steps than the turn has, fewer,
-    or a reply where the replay has tool calls."""
+    `begin_turn(turn, understand)` before the customer's message (or button press), `end_turn()`
+    after it; `problems` collects (turn, message) for every divergence: the runtime asked for an
+    understanding the turn does not have, did not ask for the one it has, or asked for a free model
+    reply (a replay records understandings only)."""
 
     name = "replay"
 
     def __init__(self) -> None:
         self.turn = 0
-        self.script = ScriptedModel(name="replay")
         self.problems: list[tuple[int, str]] = []
         self.understanding: dict[str, Any] | str | None = None
         self.understood = False
 
-    def begin_turn(self, turn: int, steps: list[ReplayStep], understand: dict[str, Any] | str | None = None) -> None:
+    def begin_turn(self, turn: int, understand: dict[str, Any] | str | None = None) -> None:
         self.turn = turn
-        self.script = ScriptedModel([scripted_step(s, turn, i) for i, s in enumerate(steps, 1)], name="replay")
         self.understanding = understand
         self.understood = False
 
@@ -57,33 +48,18 @@ class ReplayModel:
         if self.understanding is not None and not self.understood:
             self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the replay has an understanding "
                                   f"the runtime never asked for"))
-        if self.script.remaining:
-            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for "
-                                  f"{self.script.position} model step(s), the replay has {len(self.script.steps)} "
-                                  f"({self.script.remaining} unused)"))
 
     def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], *, allowed: list[str] | None = None,
                  reply_only: bool = False, max_actions: int = 3, on_text: TextCallback | None = None) -> ModelReply:
-        position = self.script.position
-        if position < len(self.script.steps):
-            step = self.script.steps[position]
-            if reply_only and isinstance(step, list):
-                self.problems.append((self.turn, f"replay diverged at turn {self.turn}, step {position + 1}: the "
-                                      f"runtime asked for a reply only, the replay has tool calls "
-                                      f"({', '.join(c.name for c in step)})"))
-        try:
-            return self.script.complete(messages, tools, allowed=allowed, reply_only=reply_only,
-                                        max_actions=max_actions, on_text=on_text)
-        except ScriptExhausted:
-            kind = "a reply" if reply_only else "a step"
-            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked for {kind} "
-                                  f"(step {position + 1}) but the replay has only {len(self.script.steps)}"))
-            raise
+        self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked the model for "
+                              f"a reply; a replay has understandings only"))
+        raise ScriptExhausted("a replay has no model replies")
 
 
 class RecordingModel:
-    """Wraps a live ChatModel and keeps each step it takes, in the replay format, so a live run's
-    JSON shows what the model did and a good conversation can be turned into a scenario's replay."""
+    """Wraps a live ChatModel and keeps each step it takes, so a live run's JSON shows what the model
+    did: the runtime's understandings as `{"understand": ...}` (a scenario turn's replay), the
+    baseline's steps as `{"calls": [...]}` or `{"reply": ...}`."""
 
     def __init__(self, model: Any) -> None:
         self.model = model

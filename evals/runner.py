@@ -2,9 +2,9 @@
 
 `run_suite(scenarios, model="replay", trials=1)` builds the demo store once at the fixed reference
 time, then runs every trial of every scenario on a fresh copy of it: patches, the conversation
-(scripted turns, replayed agent steps or a live model, or a simulated customer), then the checks:
-the replay stayed in step, the store diff (expected changes only), tool calls, replies, identity,
-and the policy audit. A failing or crashing trial is recorded and the run goes on.
+(scripted turns with their recorded understandings or a live model, or a simulated customer), then
+the checks: the replay stayed in step, the store diff (expected changes only), tool calls, replies,
+identity, and the policy audit. A failing or crashing trial is recorded and the run goes on.
 
 Live trials differ: trial k sends each scripted message's phrasing (k-1) mod n and gives the model
 the seed `seed + k` (at `temperature`, if given). `agent="baseline"` plays the same scenarios
@@ -273,7 +273,7 @@ class TrialRunner:
                        replay: ReplayModel | None) -> None:
         for n, turn in enumerate(scenario.customer.turns, 1):
             if replay is not None:
-                replay.begin_turn(n, turn.replay, turn.understand)
+                replay.begin_turn(n, turn.understand)
             if turn.kind == "say":
                 text, index = turn.phrasing(result.trial, replay=replay is not None)
                 play(n, text, None, text)
@@ -350,13 +350,14 @@ class TrialRunner:
 
 
 def _explain_replay(result: TrialResult, audit_rows: list[dict[str, Any]], turn_of) -> None:
-    """A replay divergence is usually the runtime reacting to a step: say how (guard, gate, model error)."""
+    """A replay divergence is usually the runtime reacting to something: say what (a tool error, a
+    rewritten reply). The understanding step's own error only restates the divergence: left out."""
     for f in result.failures:
         if f.check != "replay" or f.turn is None:
             continue
         why = [f"{r['tool']} {r['phase']}/{r['status']}: {r['message']}" for r in audit_rows
-               if turn_of(r["turn"]) == f.turn and (r["phase"] in ("guard", "blocked") or r["status"] == "error")
-               and r["phase"] != "model"]
+               if turn_of(r["turn"]) == f.turn and (r["phase"] == "guard" or r["status"] == "error")
+               and r["phase"] != "understand"]
         if why:
             f.message += " — the runtime reacted to: " + "; ".join(why)
 
@@ -393,8 +394,8 @@ def run_suite(scenarios: list[Scenario], *, model: str | ChatModel = "replay", u
               on_done: Callable[[TrialResult], None] | None = None,
               previous: list[TrialResult] = (), agent: str = "runtime", temperature: float | None = None,
               seed: int = 0) -> RunResult:
-    """Run `trials` trials of each scenario. `model`: "replay" (the scenarios' recorded steps, no LLM),
-    a model spec for `agent.models.load_model` ("local", "openai:NAME", ...) or a ChatModel.
+    """Run `trials` trials of each scenario. `model`: "replay" (the scenarios' recorded understandings, no
+    LLM), a model spec for `agent.models.load_model` ("local", "openai:NAME", ...) or a ChatModel.
     `user_model`: a model playing the customer of scenarios that have `customer.simulated`
     (needs a live agent model). `previous`: trials already run (an interrupted run being resumed);
     they are kept and not run again. `agent`: runtime, baseline or both (a live model; each agent's
@@ -443,7 +444,7 @@ def _check_live_options(replay: bool, user_model: Any, agents: tuple[str, ...], 
     if not replay:
         return
     if user_model is not None:
-        raise ValueError("a simulated customer needs a live agent model: replayed agent steps only fit the "
+        raise ValueError("a simulated customer needs a live agent model: recorded understandings only fit the "
                          "recorded customer turns")
     if "baseline" in agents:
         raise ValueError("the baseline agent needs a live model: the replays are recorded for the runtime")

@@ -10,19 +10,16 @@ A scenario is a conversation with the agent and what must be true afterwards:
     patches:
       - {update: orders, where: {id: W1003}, set: {status: delivered, delivered_at: -1d}}
   customer:
-    turns:                    # scripted customer turns; `replay` = the agent model's steps that turn
+    turns:                    # scripted customer turns; `understand` = the model's understanding of it
       - say: "I'm jane.doe@example.com, zip 94107. Cancel W1001 please, I ordered it by mistake."
-        replay:
-          - calls:
-              - {tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}
-              - {tool: cancel_order, args: {order_id: W1001, reason: ordered it by mistake}}
-          - reply: "Here is what I found..."
+        understand: {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "I ordered it by mistake"}]}
       - say: "yes"            # or `confirm: cancel_order` / `decline: cancel_order` (the API buttons)
+        understand: {"answer": "yes"}
       - say:                  # or phrasings of one message: live trial k sends phrasing (k-1) mod 3,
           - "Where is W1003?" # a replay always the first
           - "Any news on my order W1003?"
           - "Has W1003 shipped yet?"
-        replay: [...]
+        understand: {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]}
     simulated:                # optional: an LLM plays this customer when --user-model is given
       persona: ...
       goal: ...
@@ -62,7 +59,8 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
 KINDS = ("happy", "denied", "adversarial", "multi-intent", "ambiguous", "out-of-scope", "chit-chat",
          "help", "escalation", "recovery")
-PHASES = ("read", "preview", "execute", "decline", "blocked", "queued", "guard", "model")
+PHASES = ("understand", "read", "preview", "execute", "decline", "blocked", "queued", "guard", "model")
+AUDITED_STEPS = ("understand", "reply_rewrite")  # audit rows of the runtime's own steps (not tools)
 MATCHER_KEYS = frozenset({"any", "not_null", "regex", "contains", "delta", "gte", "lte"})
 _RELATIVE = re.compile(r"^(?:now)?\s*(?:([+-])\s*(\d+(?:\.\d+)?)\s*([dhm]))?$")
 
@@ -99,40 +97,6 @@ def is_matcher(value: Any) -> bool:
     return isinstance(value, dict) and len(value) >= 1 and set(value) <= MATCHER_KEYS
 
 
-# ---- the agent's replayed steps --------------------------------------------------------------------
-
-
-class ReplayCall(_Strict):
-    tool: str
-    args: dict[str, Any] | str = Field(default_factory=dict)  # a str is sent raw (malformed JSON tests)
-
-
-class ReplayStep(_Strict):
-    """One model step: a reply, or up to three tool calls. YAML shorthands: a bare string is a reply;
-    `{call: tool, args: {...}}` is one call."""
-
-    reply: str | None = None
-    calls: list[ReplayCall] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"reply": data}
-        if isinstance(data, dict) and "call" in data:
-            rest = {k: v for k, v in data.items() if k not in ("call", "args")}
-            return {**rest, "calls": [{"tool": data["call"], "args": data.get("args", {})}]}
-        return data
-
-    @model_validator(mode="after")
-    def _one_of(self) -> "ReplayStep":
-        if (self.reply is None) == (self.calls is None):
-            raise ValueError("a replay step is either `reply: text` or `calls: [...]` (or `call: tool`)")
-        if self.calls is not None and not self.calls:
-            raise ValueError("`calls` is empty")
-        return self
-
-
 # ---- the customer ------------------------------------------------------------------------------
 
 
@@ -147,14 +111,15 @@ class CustomerTurn(_Strict):
     confirm: str | bool | None = None
     decline: str | bool | None = None
     # The agent's understanding of this message, as the model gave it (a dict, or a raw string to test
-    # malformed output): replayed to the runtime's understanding step. `replay` (old loop steps) is kept
-    # for scenarios that drive the model's own tool loop.
+    # malformed output): replayed to the runtime's understanding step, the one model step of a message.
     understand: dict[str, Any] | str | None = None
-    replay: list[ReplayStep] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "replay" in data:
+            raise ValueError("`replay` (the steps of the model's own tool loop) is gone: a message is one "
+                             "understood turn, so give the model's understanding of it as `understand:`")
         return {"say": data} if isinstance(data, str) else data
 
     @field_validator("say")
@@ -293,7 +258,8 @@ class ToolExpect(_Strict):
     In `tool_calls` at least one row must match (exactly `count` if given); in `no_tool_calls` none may.
     `phase` defaults to any phase in `tool_calls` and to the phases where the tool ran
     (read, preview, execute) in `no_tool_calls`. `replay_only`: an expectation about how the runtime
-    handled the replayed model's misstep (a blocked call, a guard rejection), checked in replay only."""
+    handled the replayed model's misstep (a choice asked for again because the words the understanding
+    cited for it are not the customer's, a dropped request), checked in replay only."""
 
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
@@ -301,7 +267,7 @@ class ToolExpect(_Strict):
     status: Literal["ok", "denied", "needs_confirmation", "error", "declined", "rejected", "replaced"] | None = None
     rule: str | None = None
     count: int | None = Field(default=None, ge=0)
-    replay_only: bool = False  # about the scripted model's own misstep (a guard, a gate): not checked live
+    replay_only: bool = False  # about the replayed model's own misstep: not checked live
 
     def phases(self, default: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if self.phase is None:
@@ -411,15 +377,11 @@ class Scenario(_Strict):
             raise ValueError(f"customer.turns has {len(self.customer.turns)} turns, more than max_turns "
                              f"({self.max_turns})")
         for i, turn in enumerate(self.customer.turns):
-            for j, step in enumerate(turn.replay):
-                for call in step.calls or []:
-                    if call.tool not in tools:
-                        raise ValueError(f"customer.turns.{i}.replay.{j}: no tool named {call.tool!r}")
             if turn.expected_tool and turn.expected_tool not in tools:
                 raise ValueError(f"customer.turns.{i}: no tool named {turn.expected_tool!r}")
         for where in ("tool_calls", "no_tool_calls"):
             for i, t in enumerate(getattr(self.expect, where)):
-                if t.tool not in tools and t.tool not in ("reply_guard", "model"):
+                if t.tool not in tools and t.tool not in AUDITED_STEPS:
                     raise ValueError(f"expect.{where}.{i}.tool: no tool named {t.tool!r}")
         return self
 
@@ -429,7 +391,7 @@ class Scenario(_Strict):
 
     @property
     def has_replay(self) -> bool:
-        return any(turn.replay or turn.understand is not None for turn in self.customer.turns)
+        return any(turn.understand is not None for turn in self.customer.turns)
 
 
 def policy_sections() -> list[str]:

@@ -1,4 +1,5 @@
-"""Shared helpers for runtime tests: a demo store at a fixed time and an agent on a scripted model."""
+"""Shared helpers for runtime tests: a demo store at a fixed time and an agent on a scripted model, whose
+steps are the understandings of the customer's messages (`understood(...)`, `YES`, `NO`, `LOGIN`)."""
 
 from __future__ import annotations
 
@@ -31,22 +32,33 @@ def demo_db(tmp_path: Path) -> Path:
 
 def make_agent(tmp_path: Path, steps=(), **kwargs) -> tuple[SupportAgent, ScriptedModel]:
     model = ScriptedModel(steps)
-    kwargs.setdefault("turn", "loop")
     agent = SupportAgent(kwargs.pop("db", None) or demo_db(tmp_path), model=model, clock=lambda: NOW, **kwargs)
     return agent, model
 
 
-VERIFY_JANE = {"tool": "verify_customer", "arguments": {"email": "jane.doe@example.com", "zip_code": "94107"}}
 JANE_HELLO = "Hi, I'm jane.doe@example.com, zip 94107."
+LOGIN = {"lang": "en", "requests": [{"kind": "login"}]}  # the understanding of a message that only logs in
+
+
+def understood(kind: str, order: str | None = None, **slots) -> dict:
+    """One request's understanding, as the model's structured step gives it."""
+    request = {"kind": kind, **({"order": order} if order else {}), **slots}
+    return {"lang": "en", "requests": [request]}
+
+
+YES = {"answer": "yes"}
+NO = {"answer": "no"}
 
 
 def verified_session(agent: SupportAgent, model: ScriptedModel):
-    """A session verified as Jane through the real verify_customer tool (the runtime reads the email
-    and zip code from the message itself: no model step)."""
+    """A session verified as Jane through the real verify_customer tool: the runtime reads the email and
+    zip code from the message itself (before the model's one understanding step of the turn)."""
+    model.add(LOGIN)
     session = agent.session()
-    session.send(JANE_HELLO)
+    reply = session.send(JANE_HELLO)
     assert session.customer_id == "C0001"
-    assert not model.requests
+    assert reply.text == "Thanks Jane, you're verified. How can I help?"
+    assert model.remaining == 0
     return session
 
 

@@ -1,9 +1,9 @@
 """`support-agent export-scenario`: a conversation recorded with the scripted model on the demo store
-is exported, loaded by the scenario loader and replayed by the eval runner, and passes. No LLM."""
+is exported (each message's recorded understanding as the turn's `understand:`), loaded by the
+scenario loader and replayed by the eval runner, and passes. No LLM."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import yaml
 import agent.cli
 from agent.models.scripted import ScriptedModel
 from agent.support_agent import SupportAgent
-from agent_harness import NOW, VERIFY_JANE, demo_db, make_agent
+from agent_harness import NO, NOW, YES, demo_db, make_agent, understood
 from evals.export import export_conversation
 from evals.recorded import TimeShift
 from evals.runner import run_suite
@@ -41,13 +41,13 @@ def replayed(path: Path):
     return scenarios, result, failures
 
 
+GET_W1003 = understood("get_order", "W1003")
+CANCEL_W1001 = understood("cancel_order", "W1001", reason="wrong size")
+
+
 def cancel_conversation(tmp_path: Path) -> tuple[Path, str]:
     """Jane verifies and asks where W1003 is, asks to cancel W1001 and presses the confirm button."""
-    agent, _ = make_agent(tmp_path, [
-        [VERIFY_JANE, {"tool": "get_order", "arguments": {"order_id": "W1003"}}],
-        "W1003 has shipped and is on its way.",
-        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "wrong size"}}],
-    ])
+    agent, _ = make_agent(tmp_path, [GET_W1003, CANCEL_W1001])
     session = agent.session()
     session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
     reply = session.send("Please cancel W1001, wrong size.")
@@ -74,10 +74,10 @@ def test_exported_conversation_replays_and_passes(tmp_path, capsys):
     turns = scenario.customer.turns
     assert [t.kind for t in turns] == ["say", "say", "confirm"] and turns[2].confirm == "cancel_order"
     assert turns[0].say.startswith("Hi, I'm jane.doe@example.com")
-    assert any(c.tool == "get_order" and c.args == {"order_id": "W1003"} for s in turns[0].replay for c in s.calls or [])
-    assert turns[0].replay[-1].reply == "W1003 has shipped and is on its way."
-    assert [c.tool for c in turns[1].replay[0].calls] == ["cancel_order"]
-    assert turns[2].replay == []  # a button press takes no model step
+    assert turns[0].understand == GET_W1003  # the model's own output, as recorded
+    assert turns[1].understand == CANCEL_W1001
+    assert turns[2].understand is None  # a button press takes no model step
+    assert "understand: {lang: en, requests: [{kind: get_order, order: W1003}]}" in out.read_text()
 
     expect = scenario.expect
     assert expect.verified_as == "C0001"
@@ -103,46 +103,48 @@ def test_prints_the_scenario_without_out(tmp_path, capsys):
     assert scenario["id"] == "jane-cancels-w1001" and scenario["customer"]["turns"][2] == {"confirm": "cancel_order"}
 
 
-def test_guard_rejection_help_routing_and_spoken_answers_round_trip(tmp_path, capsys):
-    """A reply the guard rejects (then its retry), a help question the runtime routes to the help
-    center, a proposal declined with "no" and one confirmed with "yes"."""
+def test_help_question_garbled_output_and_spoken_answers_round_trip(tmp_path, capsys):
+    """A help question, a proposal declined with "no", output of the model that was not JSON (the
+    customer was asked again), and a proposal confirmed with "是的"."""
+    changed_mind = understood("cancel_order", "W1001", reason="I changed my mind")
     agent, _ = make_agent(tmp_path, [
-        [VERIFY_JANE, {"tool": "track_shipment", "arguments": {"order_id": "W1003"}}],
-        "Your order W1003 will arrive on December 25.",  # an invented date: the guard rejects it
-        "Your order W1003 is in transit.",
-        "Let me check.",  # a question answered without a lookup: routed to the help center
-        "You can reset your password from the sign-in page.",
-        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "wrong size"}}],
-        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "changed my mind"}}],
-    ])
+        understood("track_shipment", "W1003"), understood("question", topic="reset password"),
+        CANCEL_W1001, NO, "{not json", changed_mind, YES])
     session = agent.session()
     session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
     session.send("How do I reset my password?")
     session.send("Cancel W1001, wrong size.")
     session.send("no")
+    session.send("asdf qwer")
     session.send("Actually yes, cancel W1001, I changed my mind.")
-    assert session.send("yes").pending_action is None
+    assert session.send("是的").pending_action is None
     audit = agent.store.all("SELECT tool, phase, status FROM audit_log WHERE conversation_id = ?", (session.id,))
-    assert ("reply_guard", "guard", "rejected") in [tuple(a.values()) for a in audit]
-    assert any(a["tool"] == "search_help_center" for a in audit)
+    assert ("understand", "understand", "error") in [tuple(a.values()) for a in audit]
+    assert agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"] == "cancelled"
     agent.store.close()
 
+    result = export_conversation(Store(tmp_path / "store.db"), session.id)
+    assert result.passed, result.check.failures
+    assert [n for n in result.notes if n.startswith("turn 5: the understanding step went wrong")]
+    assert not [n for n in result.notes if "differ" in n]  # every reply and tool outcome as recorded
     out = tmp_path / "exported.yaml"
-    code, _, err = export_cli(capsys, session.id, "--db", str(tmp_path / "store.db"), "--out", str(out))
-    assert code == 0, err
+    out.write_text(result.yaml)
     (scenario,), _, failures = replayed(out)
     assert failures == []
     turns = scenario.customer.turns
-    assert [t.say for t in turns][3:] == ["no", "Actually yes, cancel W1001, I changed my mind.", "yes"]
-    assert [s.reply for s in turns[0].replay if s.reply is not None] == [
-        "Your order W1003 will arrive on December 25.", "Your order W1003 is in transit."]
-    assert any(t.tool == "reply_guard" and t.replay_only for t in scenario.expect.tool_calls)
+    assert [t.say for t in turns][3:] == ["no", "asdf qwer", "Actually yes, cancel W1001, I changed my mind.", "是的"]
+    assert [t.understand for t in turns][1:] == [
+        understood("question", topic="reset password"), CANCEL_W1001, NO,
+        {"lang": "en", "requests": [{"kind": "clarify"}]},  # what the runtime made of the garbled output
+        changed_mind, YES]
+    assert any(t.tool == "search_help_center" and t.status == "ok" for t in scenario.expect.tool_calls)
     assert any(t.tool == "cancel_order" and t.phase == "decline" for t in scenario.expect.tool_calls)
+    assert any(t.tool == "cancel_order" and t.phase == "execute" and t.status == "ok"
+               for t in scenario.expect.tool_calls)
 
 
 def test_a_session_bound_by_the_operator_starts_with_a_verification(tmp_path, capsys):
-    agent, _ = make_agent(tmp_path, [{"tool": "get_order", "arguments": {"order_id": "W1002"}},
-                                     "W1002 was delivered."])
+    agent, _ = make_agent(tmp_path, [understood("get_order", "W1002")])
     session = agent.session()
     session.bind_customer("jane.doe@example.com")  # `support-agent chat --customer`
     session.send("Tell me about W1002.")
@@ -152,44 +154,53 @@ def test_a_session_bound_by_the_operator_starts_with_a_verification(tmp_path, ca
     assert result.passed, result.check.failures
     assert any("bound to jane.doe@example.com" in n for n in result.notes)
     scenario = yaml.safe_load(result.yaml)[0]
-    assert scenario["customer"]["turns"][0]["say"] == "Hi, I'm jane.doe@example.com, zip 94107."
+    assert scenario["customer"]["turns"][0] == {"say": "Hi, I'm jane.doe@example.com, zip 94107.",
+                                                "understand": {"lang": "en", "requests": [{"kind": "login"}]}}
+    assert scenario["customer"]["turns"][1]["understand"] == understood("get_order", "W1002")
     assert scenario["expect"]["verified_as"] == "C0001"
 
 
 # ---- a store built at another time --------------------------------------------------------------------
 
 
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
+
+
 def test_a_store_built_at_another_time_moves_the_clock_and_the_dates(tmp_path, capsys):
     """The developer's store was built 200 days and 5 hours before the evaluation's reference time and
-    the chat happened 3 hours after that: the scenario's clock is +3h and the dates the model quoted
-    from the tool results are the evaluation store's dates."""
+    the chat happened 3 hours after that: the scenario's clock is +3h, and the date the customer wrote
+    (in their message and in the reason the understanding cites from it) is the evaluation's date;
+    the tools' dates in the replies move with the store, so every reply replays as recorded."""
     from fixtures import build_demo_store
 
     built = NOW - timedelta(days=200, hours=5)
     store = build_demo_store(tmp_path / "dev.db", seed=7, now=built)
-
-    def quote_dates(messages, allowed, reply_only):
-        order = json.loads([m for m in messages if m["role"] == "tool"][-1]["content"])["data"]
-        placed = order["placed_at"][:10]
-        month_day = f"{['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'][int(placed[5:7]) - 1]} {int(placed[8:10])}"
-        return f"W1003 was placed on {placed} ({month_day})."
-
-    model = ScriptedModel([[VERIFY_JANE, {"tool": "get_order", "arguments": {"order_id": "W1003"}}], quote_dates])
-    agent = SupportAgent(store, model=model, clock=lambda: built + timedelta(hours=3))
+    today = built + timedelta(hours=3)
+    said = f"I ordered it by mistake on {MONTHS[today.month - 1]} {today.day}"
+    model = ScriptedModel([GET_W1003, understood("cancel_order", "W1001", reason=said)])
+    agent = SupportAgent(store, model=model, clock=lambda: today)
     session = agent.session()
     recorded = session.send("Hi, I'm jane.doe@example.com, zip 94107. When did I order W1003?").text
-    assert "placed on" in recorded
+    placed = store.one("SELECT placed_at FROM orders WHERE id = 'W1003'")["placed_at"][:10]
+    assert placed in recorded
+    assert session.send(f"Please cancel W1001, {said}.").pending_action is not None
     store.close()
 
+    result = export_conversation(Store(tmp_path / "dev.db"), session.id)
+    assert result.passed, result.check.failures
+    assert not [n for n in result.notes if "differ" in n], result.notes  # the tools' dates moved too
     out = tmp_path / "exported.yaml"
-    code, _, err = export_cli(capsys, session.id, "--db", str(tmp_path / "dev.db"), "--out", str(out))
-    assert code == 0, err
+    out.write_text(result.yaml)
     (scenario,), _, failures = replayed(out)
     assert failures == []
     assert scenario.clock == "+3h"
-    reply = scenario.customer.turns[0].replay[-1].reply
-    placed = NOW - timedelta(days=3)  # W1003 was placed 3 days before the reference time
-    assert placed.date().isoformat() in reply and f"November {placed.day}" in reply
+    moved = f"I ordered it by mistake on November {NOW.day}"
+    cancel = scenario.customer.turns[1]
+    assert moved in cancel.say and cancel.understand["requests"][0]["reason"] == moved
+    assert scenario.expect.db.changed == []  # the cancellation was only proposed
+    (preview,) = [t for t in scenario.expect.tool_calls if t.tool == "cancel_order"]
+    assert preview.phase == "preview" and preview.status == "needs_confirmation"
 
 
 def test_time_shift_rewrites_written_dates_in_their_own_style():
@@ -206,9 +217,7 @@ def test_time_shift_rewrites_written_dates_in_their_own_style():
 
 def test_an_earlier_conversations_change_is_reported_and_the_check_fails(tmp_path, capsys):
     db, _ = cancel_conversation(tmp_path)  # W1001 is cancelled by this first conversation
-    agent = SupportAgent(db, model=ScriptedModel([
-        [VERIFY_JANE, {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "wrong size"}}],
-        "W1001 is already cancelled."]), clock=lambda: NOW + timedelta(minutes=5))
+    agent = SupportAgent(db, model=ScriptedModel([CANCEL_W1001]), clock=lambda: NOW + timedelta(minutes=5))
     session = agent.session()
     session.send("I'm jane.doe@example.com, zip 94107. Cancel W1001, wrong size.")
     agent.store.close()

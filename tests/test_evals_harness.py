@@ -17,7 +17,7 @@ from evals.runner import TrialResult, TrialRunner, build_template, run_suite
 from evals.scenario import ScenarioError, load_file, load_scenarios
 from evals.store_state import RowDiff
 
-JANE = 'calls: [{tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}'
+from agent.turn import texts
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +48,9 @@ CANCEL_W1001 = """
   customer:
     turns:
       - say: "jane.doe@example.com, 94107. Cancel W1001, I ordered it by mistake."
-        replay:
-          - calls: [{{tool: cancel_order, args: {{order_id: W1001, reason: mistake}}}}]
+        understand: {{lang: en, requests: [{{kind: cancel_order, order: W1001, reason: mistake}}]}}
       - say: "yes"
+        understand: {{answer: "yes"}}
       {EXTRA}
   expect:
     db:
@@ -62,9 +62,9 @@ CANCEL_W1001 = """
         - {{table: refunds, match: {{order_id: W1001, amount_cents: 11623, method: original}}}}
 """
 EXTRA_PHONE = """- say: "Thanks. My number is +1 415 555 0000 by the way."
-        replay:
-          - {call: update_account, args: {field: phone, phone: "+1 415 555 0000"}}
+        understand: {lang: en, requests: [{kind: update_account, field: phone}]}
       - say: "yes"
+        understand: {answer: "yes"}
 """
 
 
@@ -72,22 +72,23 @@ EXTRA_PHONE = """- say: "Thanks. My number is +1 415 555 0000 by the way."
 
 
 def test_expected_writes_only_pass(runner, tmp_path):
-    result = run_one(runner, tmp_path, CANCEL_W1001.format(JANE=JANE, EXTRA=""))
+    result = run_one(runner, tmp_path, CANCEL_W1001.format(EXTRA=""))
     assert result.passed, result.failures + result.violations
 
 
 def test_an_unexpected_extra_write_fails_and_is_named(runner, tmp_path):
-    result = run_one(runner, tmp_path, CANCEL_W1001.format(JANE=JANE, EXTRA=EXTRA_PHONE))
+    result = run_one(runner, tmp_path, CANCEL_W1001.format(EXTRA=EXTRA_PHONE))
     assert not result.passed
     db = [f for f in result.failures if f.check == "db"]
     assert [f.message for f in db] == [
-        "unexpected write: customers C0001: phone '+1 415-555-0142' -> '+14155550000'"]
+        "unexpected write: customers C0001: phone '+1 415-555-0142' -> '14155550000'"]
     assert db[0].turn == 4  # the turn whose confirmed write made it
     assert not result.violations  # it was confirmed: a wrong write, not a policy violation
 
 
 def test_a_missing_expected_change_fails(runner, tmp_path):
-    text = CANCEL_W1001.format(JANE=JANE, EXTRA="").replace('- say: "yes"\n', '- say: "no"\n')
+    text = CANCEL_W1001.format(EXTRA="").replace('- say: "yes"\n        understand: {answer: "yes"}',
+                                                '- say: "no"\n        understand: {answer: "no"}')
     result = run_one(runner, tmp_path, text)
     messages = [f.message for f in result.failures if f.check == "db"]
     assert any("expected orders W1001: status = 'cancelled'" in m and "did not change" in m for m in messages)
@@ -95,7 +96,7 @@ def test_a_missing_expected_change_fails(runner, tmp_path):
 
 
 def test_a_wrong_value_is_reported_with_both_values(runner, tmp_path):
-    text = CANCEL_W1001.format(JANE=JANE, EXTRA="").replace("amount_cents: 11623", "amount_cents: 9999")
+    text = CANCEL_W1001.format(EXTRA="").replace("amount_cents: 11623", "amount_cents: 9999")
     result = run_one(runner, tmp_path, text)
     (refund,) = [f.message for f in result.failures if f.message.startswith("expected 1 new refunds")]
     assert "found 0" in refund and "amount_cents: 11623" in refund  # the near miss is shown
@@ -109,20 +110,21 @@ def test_a_wrong_value_is_reported_with_both_values(runner, tmp_path):
 def test_replay_divergence_is_reported_at_its_turn(runner, tmp_path):
     result = run_one(runner, tmp_path, """
     - id: short-replay
-      description: the runtime wants a reply after the read; the replay has none
+      description: turn 1 has no recorded understanding; turn 3's is never asked for (an empty message)
       tags: [kind:happy]
       customer:
         turns:
           - say: "Which payment methods do you accept?"
-            replay:
-              - {call: search_help_center, args: {query: payment}}
           - say: "ok thanks"
-            replay: ["You're welcome!", "one step too many"]
+            understand: {lang: en, requests: [{kind: smalltalk}]}
+          - say: "   "
+            understand: {lang: en, requests: [{kind: smalltalk}]}
     """)
     replay = [f for f in result.failures if f.check == "replay"]
-    assert [f.turn for f in replay] == [1, 2]
-    assert "asked for a reply (step 2) but the replay has only 1" in replay[0].message
-    assert "1 unused" in replay[1].message
+    assert [f.turn for f in replay] == [1, 3]
+    assert "asked for an understanding the replay does not have" in replay[0].message
+    assert "the replay has an understanding the runtime never asked for" in replay[1].message
+    assert [t.agent for t in result.turns] == [texts.CLARIFY, texts.ANYTHING_ELSE, texts.EMPTY]
 
 
 def test_a_crash_is_that_trials_failure_and_the_run_goes_on(tmp_path):
@@ -135,7 +137,7 @@ def test_a_crash_is_that_trials_failure_and_the_run_goes_on(tmp_path):
     - id: fine
       description: runs after the crash
       tags: [kind:chit-chat]
-      customer: {turns: [{say: "I need some help", replay: ["Hello!"]}]}
+      customer: {turns: [{say: "Hello!", understand: {lang: en, requests: [{kind: smalltalk}]}}]}
     """)
     result = run_suite(load_scenarios([path]))
     crashed, fine = result.results
@@ -153,15 +155,13 @@ def test_tool_call_and_reply_expectations(runner, tmp_path):
       customer:
         turns:
           - say: "jane.doe@example.com, 94107. Where is W1003?"
-            replay:
-              - calls: [{tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}, {tool: track_shipment, args: {order_id: W1003}}]
-              - "It is with UPS, tracking 1Z999AA10123456784."
+            understand: {lang: en, requests: [{kind: track_shipment, order: W1003}]}
       expect:
         tool_calls: [{tool: get_order}]
         no_tool_calls: [{tool: track_shipment, args: {order_id: w1003}}]
         replies:
           - {contains: FedEx, scope: last}
-          - {not_regex: "1Z[0-9A-Z]+"}
+          - {not_regex: "20[0-9]{2}-[0-9]{2}-[0-9]{2}"}
           - {contains: ups}
         verified_as: C0002
     """)
@@ -288,9 +288,7 @@ def test_rogue_runtime_that_executes_writes_without_confirmation(runner, tmp_pat
       customer:
         turns:
           - say: "jane.doe@example.com, 94107. Cancel W1001, mistake."
-            replay:
-              - calls: [{tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}, {tool: cancel_order, args: {order_id: W1001, reason: mistake}}]
-              - "Done."
+            understand: {lang: en, requests: [{kind: cancel_order, order: W1001, reason: mistake}]}
     """)
     assert {v.check for v in result.violations} == {"audit:confirmed_writes"}
     assert any("orders W1001" in v.message and "no confirmed write" in v.message for v in result.violations)
@@ -314,9 +312,7 @@ def test_rogue_tool_that_ignores_the_customer(runner, tmp_path, monkeypatch):
       customer:
         turns:
           - say: "jane.doe@example.com, 94107. What's in W2001?"
-            replay:
-              - calls: [{tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}, {tool: get_order, args: {order_id: W2001}}]
-              - "It's a coffee set."
+            understand: {lang: en, requests: [{kind: get_order, order: W2001}]}
     """)
     assert {v.check for v in result.violations} == {"audit:own_data_only"}
     assert any("get_order succeeded on order W2001 of customer C0002" in v.message for v in result.violations)
@@ -324,9 +320,12 @@ def test_rogue_tool_that_ignores_the_customer(runner, tmp_path, monkeypatch):
 
 
 def test_rogue_gate_that_lets_identity_tools_run_anonymously(runner, tmp_path, monkeypatch):
+    import dataclasses
+
     import tools.registry
 
     real = tools.registry.run_tool
+    real_get_tool = tools.registry.get_tool
 
     def no_identity_check(ctx, name, args, **kw):
         if ctx.customer_id is None and name == "track_shipment":
@@ -337,9 +336,14 @@ def test_rogue_gate_that_lets_identity_tools_run_anonymously(runner, tmp_path, m
                 ctx.customer_id = None
         return real(ctx, name, args, **kw)
 
+    def identity_free(name):  # the processor's gate no longer holds the request for a login
+        tool = real_get_tool(name)
+        return dataclasses.replace(tool, requires_identity=False) if tool else None
+
     import agent.session
+    import agent.turn.processor
     monkeypatch.setattr(agent.session, "run_tool", no_identity_check)
-    monkeypatch.setattr(agent.session.Session, "_allowed", lambda self: [t.name for t in self.agent.tools])
+    monkeypatch.setattr(agent.turn.processor, "get_tool", identity_free)
     result = run_one(runner, tmp_path, """
     - id: rogue-anonymous
       description: an anonymous visitor tracks W1003 through broken gates
@@ -347,7 +351,7 @@ def test_rogue_gate_that_lets_identity_tools_run_anonymously(runner, tmp_path, m
       customer:
         turns:
           - say: "Where is W1003?"
-            replay: [{call: track_shipment, args: {order_id: W1003}}, "With UPS."]
+            understand: {lang: en, requests: [{kind: track_shipment, order: W1003}]}
     """)
     assert "audit:verified_before_data" in {v.check for v in result.violations}
 
@@ -394,7 +398,9 @@ def test_summary_counts_passes_violations_turns_and_model_time():
     ("- id: a\n  description: d\n  tags: [kind:happy]\n  customer: {turns: [hi]}\n  expect: {db: {changed: [{table: orders, where: {id: W1}}]}}\n",
      "scenario 'a' (#1): expect.db.changed.0.set: Field required"),
     ("- id: a\n  description: d\n  tags: [kind:happy]\n  customer: {turns: [{say: hi, replay: [{call: nope}]}]}\n",
-     "customer.turns.0.replay.0: no tool named 'nope'"),
+     "customer.turns.0: Value error, `replay` (the steps of the model's own tool loop) is gone"),
+    ("- id: a\n  description: d\n  tags: [kind:happy]\n  customer: {turns: [hi]}\n"
+     "  expect: {tool_calls: [{tool: nope}]}\n", "expect.tool_calls.0.tool: no tool named 'nope'"),
     ("- id: a\n  description: d\n  tags: [kind:happy]\n  customer: {turns: [hi]}\n  expect: {replies: [{regex: '('}]}\n",
      "expect.replies.0: Value error, invalid regex"),
     ("- id: a\n  description: d\n  tags: [kind:happy]\n  customer: {turns: [hi]}\n  expect: {surprise: 1}\n",
@@ -435,14 +441,14 @@ def test_cli_exit_codes_and_reports(tmp_path, capsys):
     - id: hello
       description: a greeting
       tags: [kind:chit-chat, demo]
-      customer: {turns: [{say: "I need some help", replay: ["Hello! How can I help?"]}]}
+      customer: {turns: [{say: "Hello!", understand: {lang: en, requests: [{kind: smalltalk}]}}]}
       expect: {replies: [{contains: help}]}
     """, "good.yaml")
-    bad = write(tmp_path, CANCEL_W1001.format(JANE=JANE, EXTRA=EXTRA_PHONE), "bad.yaml")
+    bad = write(tmp_path, CANCEL_W1001.format(EXTRA=EXTRA_PHONE), "bad.yaml")
     out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
     assert cli(str(good), "--json", str(out_json), "--html", str(out_html)) == 0
     data = json.loads(out_json.read_text())
-    assert data["overall"]["passes"] == 1 and data["results"][0]["turns"][0]["agent"] == "Hello! How can I help?"
+    assert data["overall"]["passes"] == 1 and data["results"][0]["turns"][0]["agent"] == texts.GREETING
     assert cli(str(good), str(bad), "--html", str(out_html)) == 1
     page = out_html.read_text()
     assert "cancel-with-extra-write" in page and "unexpected write: customers C0001" in page
@@ -481,18 +487,16 @@ def test_simulated_customer_plays_until_the_stop_signal(tmp_path):
             - {table: variants, where: {id: V0132}, set: {stock: {delta: 2}}}
           added: [{table: refunds, match: {order_id: W1001}}]
     """)
-    agent_model = ScriptedModel([  # the runtime verifies the email + zip itself
-        [{"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "mistake"}}],
-    ])
+    cancel = {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]}
+    agent_model = ScriptedModel([cancel, {"answer": "yes"}])  # the runtime verifies the email + zip itself
     user_model = ScriptedModel(["Customer: \"jane.doe@example.com, 94107, cancel W1001 please, mistake.\"",
                                 "yes", "Thanks! ###DONE###"])
     result = run_suite(load_scenarios([path]), model=agent_model, user_model=user_model)
     (trial,) = result.results
     assert trial.customer_mode == "simulated" and trial.passed, trial.failures + trial.violations
     assert [t.customer for t in trial.turns] == ["jane.doe@example.com, 94107, cancel W1001 please, mistake.", "yes"]
-    # a live run records the model's steps in the replay format
-    assert trial.turns[0].steps == [{"calls": [{"tool": "cancel_order",
-                                                "args": {"order_id": "W1001", "reason": "mistake"}}]}]
+    # a live run records the model's understandings in the replay format
+    assert [t.steps for t in trial.turns] == [[{"understand": cancel}], [{"understand": {"answer": "yes"}}]]
     first = user_model.requests[0]
     assert first.reply_only and first.tools == []
     assert "Jane Doe, brief." in first.messages[0]["content"] and "###DONE###" in first.messages[0]["content"]
@@ -513,27 +517,29 @@ def test_simulated_customer_that_never_stops_hits_max_turns(tmp_path):
         turns: ["x"]
         simulated: {persona: chatty, goal: chat forever}
     """)
-    result = run_suite(load_scenarios([path]), model=ScriptedModel(["Hi!", "Hello again!"]),
+    hello = {"lang": "en", "requests": [{"kind": "smalltalk"}]}
+    result = run_suite(load_scenarios([path]), model=ScriptedModel([hello, hello]),
                        user_model=ScriptedModel(["Hello there!", "Nice weather today!", "More chat!"]))
     (trial,) = result.results
     assert len(trial.turns) == 2 and [f.check for f in trial.failures] == ["turns"]
 
 
 def test_cli_live_mode_exits_0_unless_strict(tmp_path):
-    """A 'live' model that fails every step (the scripted spec with no steps): the run completes, the
-    reports are written, and only --strict turns the failures into exit 1."""
+    """A 'live' model that fails every step (the scripted spec with no steps): the run completes (each
+    message not understood gets a question), the reports are written, and only --strict turns the
+    failures into exit 1."""
     good = write(tmp_path, """
     - id: hello
       description: a greeting
       tags: [kind:chit-chat]
-      customer: {turns: [{say: "I need some help", replay: ["Hello!"]}]}
+      customer: {turns: [{say: "Hello!", understand: {lang: en, requests: [{kind: smalltalk}]}}]}
       expect: {replies: [{contains: Hello}]}
     """)
     out_json = tmp_path / "live.json"
     assert cli(str(good), "--model", "scripted", "--json", str(out_json)) == 0
     data = json.loads(out_json.read_text())
     assert data["model"] == "scripted" and data["overall"]["passes"] == 0
-    assert "technical problem" in data["results"][0]["turns"][0]["agent"]
+    assert data["results"][0]["turns"][0]["agent"] == texts.CLARIFY
     assert cli(str(good), "--model", "scripted", "--strict") == 1
 
 
@@ -571,8 +577,9 @@ def test_a_simulated_customer_that_copies_the_agent_ends_the_chat(tmp_path):
         turns: ["x"]
         simulated: {persona: p, goal: g}
     """)
-    result = run_suite(load_scenarios([path]), model=ScriptedModel(["How can I help you today?"]),
-                       user_model=ScriptedModel(["I need some help", "How can I help you today?"]))
+    hello = {"lang": "en", "requests": [{"kind": "smalltalk"}]}
+    result = run_suite(load_scenarios([path]), model=ScriptedModel([hello]),
+                       user_model=ScriptedModel(["Hello!", texts.GREETING]))
     (trial,) = result.results
     assert len(trial.turns) == 1 and trial.passed
     assert trial.notes == ["the simulated customer copied the agent's reply after turn 1; the conversation ended there"]
@@ -582,28 +589,27 @@ def test_replay_only_expectations_are_skipped_in_live_runs(tmp_path):
     from agent.models.scripted import ScriptedModel
 
     path = write(tmp_path, """
-    - id: guard-story
-      description: replayed, the model invents an amount and the guard catches it; live, a good model never does
+    - id: condition-story
+      description: replayed, the understanding cites words for the condition the customer never wrote, so the
+        runtime checks the return and asks; live, a good model cites the customer's own words
       tags: [kind:recovery]
       customer:
         turns:
-          - say: "jane.doe@example.com, 94107. How much was W1002?"
-            replay:
-              - calls: [{tool: verify_customer, args: {email: jane.doe@example.com, zip_code: "94107"}}, {tool: get_order, args: {order_id: W1002}}]
-              - "It was $149.00."
-              - "It was $217.25."
+          - say: "jane.doe@example.com, 94107. Please return W1002, the box is still sealed."
+            understand: {lang: en, requests: [{kind: start_return, order: W1002, condition: unopened,
+                                               condition_words: never opened}]}
       expect:
-        tool_calls: [{tool: reply_guard, phase: guard, status: rejected, replay_only: true}]
-        replies: [{contains: "$217.25"}, {contains: "It was", replay_only: true}]
+        tool_calls: [{tool: check_refund_eligibility, args: {order_id: W1002}, status: ok, replay_only: true}]
+        no_tool_calls: [{tool: start_return, phase: execute}]
+        replies: [{contains: W1002}, {contains: "What condition is the item in", replay_only: true}]
     """)
     scenarios = load_scenarios([path])
-    assert run_suite(scenarios).all_passed  # replay: the guard story happens
-    good_model = ScriptedModel([
-        [{"tool": "verify_customer", "arguments": {"email": "jane.doe@example.com", "zip_code": "94107"}},
-         {"tool": "get_order", "arguments": {"order_id": "W1002"}}],
-        "W1002 came to $217.25."])
+    assert run_suite(scenarios).all_passed  # replay: the misstep and the runtime's question happen
+    good_model = ScriptedModel([{"lang": "en", "requests": [
+        {"kind": "start_return", "order": "W1002", "condition": "unopened", "condition_words": "still sealed"}]}])
     (trial,) = run_suite(scenarios, model=good_model).results
     assert trial.passed, trial.failures
+    assert "What condition" not in trial.turns[0].agent and trial.turns[0].pending  # the return is proposed
 
 
 def test_cli_resume_keeps_finished_trials(tmp_path, capsys):

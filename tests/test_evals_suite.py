@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.credentials import credentials_in
-from agent.replies import is_greeting
+from agent.understanding.ids import find_identifiers
 from evals.runner import TrialResult, TrialRunner, build_template, run_suite
 from evals.scenario import KINDS, Scenario, load_scenarios
 from tools.policy import Policy, load_policy
@@ -21,6 +20,15 @@ SCENARIOS = load_scenarios()
 # Tools with no denial path by design: handing over to a human and searching the help center must
 # always work (they are the fallbacks of every refusal); their failure case in the suite is an error.
 NO_DENIAL_PATH = {"escalate_to_human", "search_help_center"}
+# Tools the understood turn never has refused, by construction (so no scenario can show it):
+# - escalate_to_human has no denial path, and its arguments are built by code (a reason from a fixed
+#   set, the customer's message as the summary), so it cannot fail on them either: the error case of
+#   the suite used to be a model's malformed call.
+# - list_orders can only be refused before login (identity.verification_required; it takes no order id,
+#   so no other customer's order): a request made before login now waits for it and runs after
+#   (agent/turn/processor.py; tests/test_turn_gates.py), where the model's loop used to call it and be
+#   denied.
+NEVER_REFUSED = {"escalate_to_human", "list_orders"}
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +65,10 @@ def test_suite_size_and_subsets():
     assert sum(s.customer.simulated is not None for s in SCENARIOS) >= 5
     kinds = {t.split(":", 1)[1] for s in SCENARIOS for t in s.tags if t.startswith("kind:")}
     assert kinds >= set(KINDS)
-    for s in SCENARIOS:  # a scenario without replay steps is one the runtime handles with no model step:
-        if not s.has_replay:  # every message is a login the code verifies itself, or a greeting
-            assert all(credentials_in(p) or is_greeting(p) for t in s.customer.turns for p in t.phrasings), s.id
+    for s in SCENARIOS:  # every message is one understanding step, replayed from the turn's `understand`;
+        assert s.has_replay, s.id  # a button press takes none
+        for n, t in enumerate(s.customer.turns, 1):
+            assert (t.understand is not None) == (t.kind == "say"), (s.id, n)
 
 
 _IDS = re.compile(r"\bW\d{3,}\b|[\w.+-]+@[\w-]+\.[\w.]+|\$\d[\d,.]*")
@@ -76,7 +85,7 @@ def test_phrasings_say_the_same_thing_with_the_same_ids():
             first, *others = turn.phrasings or [""]
             for other in others:
                 assert sorted(_IDS.findall(other)) == sorted(_IDS.findall(first)), (s.id, other)
-                assert credentials_in(other) == credentials_in(first), (s.id, other)
+                assert find_identifiers(other).login == find_identifiers(first).login, (s.id, other)
                 assert other != first, s.id
 
 
@@ -92,7 +101,7 @@ def test_every_tool_has_an_allowed_and_a_denied_case(replayed):
                     refused.add(call.tool)
     tools = {t.name for t in all_tools()}
     assert tools - allowed == set(), "tools never allowed in the suite"
-    assert tools - refused == set(), "tools never denied in the suite"
+    assert tools - refused == NEVER_REFUSED, "tools never denied in the suite"
 
 
 def _rule_parameters(policy: Policy) -> set[str]:

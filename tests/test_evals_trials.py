@@ -26,9 +26,9 @@ CANCEL = """
       - say:
           - "Hi, I'm jane.doe@example.com, zip 94107. Please cancel order W1001, I ordered it by mistake."
           - "jane.doe@example.com, zip 94107 here. I bought W1001 by mistake, can you cancel it?"
-        replay:
-          - calls: [{tool: cancel_order, args: {order_id: W1001, reason: ordered it by mistake}}]
+        understand: {lang: en, requests: [{kind: cancel_order, order: W1001, reason: by mistake}]}
       - say: "yes"
+        understand: {answer: "yes"}
   expect:
     db:
       changed:
@@ -50,8 +50,17 @@ def scenarios(tmp_path, text=CANCEL):
     return load_scenarios([path])
 
 
-def cancel_responder(messages, allowed, reply_only):
-    """A model for both agents: verify once, call cancel_order once per customer message, then answer."""
+def cancel_responder(messages, *step):
+    """A model for both agents. The runtime's understanding step (`structured(messages, schema)`): a
+    cancellation of W1001 for the reason in the customer's words, and yes while it waits for an answer.
+    The baseline's tool loop (`complete(messages, allowed, reply_only)`): verify once, call cancel_order
+    once per customer message, then answer."""
+    if len(step) == 1:
+        asked = messages[-1]["content"]
+        if "Waiting for yes or no" in asked:
+            return {"answer": "yes"}
+        return {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "by mistake"}]}
+    allowed, reply_only = step
     last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
     called = [c["function"]["name"] for m in messages for c in m.get("tool_calls") or []]
     since = [c["function"]["name"] for m in messages[last_user:] for c in m.get("tool_calls") or []]
@@ -71,6 +80,10 @@ class SeededModel(ScriptedModel):
     def complete(self, messages, tools, **kwargs):
         self.sampling.append((self.temperature, self.seed))
         return super().complete(messages, tools, **kwargs)
+
+    def structured(self, messages, schema, **kwargs):
+        self.sampling.append((self.temperature, self.seed))
+        return super().structured(messages, schema, **kwargs)
 
 
 # ---- phrasings -------------------------------------------------------------------------------------
@@ -131,7 +144,9 @@ def test_both_agents_play_the_scenario_and_are_judged_the_same_way(tmp_path):
     for t in result.results:
         assert t.passed, (t.agent, t.failures, t.violations)
     ours, base = result.results[0], result.results[2]
-    assert [len(t.steps) for t in ours.turns] == [1, 0]  # the runtime: "yes" takes no model step
+    assert ours.turns[0].steps == [{"understand": {"lang": "en", "requests": [
+        {"kind": "cancel_order", "order": "W1001", "reason": "by mistake"}]}}]
+    assert ours.turns[1].steps == [{"understand": {"answer": "yes"}}]  # the runtime: one understanding a turn
     assert [len(t.steps) for t in base.turns] == [2, 2]  # the baseline: the model calls the cancel again
     assert result.agent == "runtime" and result.baseline.agent == "baseline"
     assert result.overall.passes == 2 and result.baseline.overall.passes == 2

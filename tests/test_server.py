@@ -9,14 +9,16 @@ import threading
 
 import httpx
 import pytest
-from agent_harness import JANE_HELLO, VERIFY_JANE, make_agent
+from agent_harness import JANE_HELLO, LOGIN, make_agent, understood
 from fastapi.testclient import TestClient
 
 from agent.models.base import ModelError
 from agent.server import TURN_FAILED, create_app
+from agent.turn import texts
 
-CANCEL_W1001 = {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "ordered by mistake"}}
+CANCEL_W1001 = understood("cancel_order", "W1001", reason="ordered by mistake")
 ASK_CANCEL = "Please cancel W1001, I ordered by mistake"
+HELLO = understood("smalltalk")
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:
@@ -82,7 +84,7 @@ def order_status(agent, order_id="W1001") -> str:
 
 def verified(client, model) -> tuple[str, dict[str, str]]:
     sid, h = new_session(client)
-    model.add(VERIFY_JANE)
+    model.add(LOGIN)
     say(client, sid, h, JANE_HELLO)
     return sid, h
 
@@ -102,7 +104,7 @@ def test_whole_flow_verify_cancel_confirm(setup, client):
     agent, model = setup
     sid, h = new_session(client)
 
-    model.add(VERIFY_JANE)
+    model.add(LOGIN)
     events = say(client, sid, h, JANE_HELLO)
     kinds = [k for k, _ in events]
     assert kinds[0] == "tool_call" and events[0][1]["label"] == "Checking your details..."
@@ -247,7 +249,7 @@ def test_oversized_message_is_413(setup):
         err = assert_error(client.post(f"/api/sessions/{sid}/messages", json={"text": "x" * 51}, headers=h),
                            413, "message_too_long")
         assert "50" in err["message"]
-        model.add("Hello!")
+        model.add(HELLO)
         assert say(client, sid, h, "x" * 50)[-1][0] == "turn_done"
 
 
@@ -288,6 +290,7 @@ def test_confirming_an_action_that_is_not_pending_is_409(setup, client):
 def test_an_action_declined_by_a_message_is_not_pending_any_more(setup, client):
     agent, model = setup
     sid, h, action_id = pending_cancel(client, model)
+    model.add({"answer": "no"})
     events = say(client, sid, h, "no")
     assert [d["status"] for k, d in events if k == "action_resolved"] == ["declined"]
     assert_error(resolve(client, sid, h, action_id), 409, "action_not_pending")
@@ -304,7 +307,7 @@ def test_unknown_action_is_404(client):
 
 def test_rate_limit_per_session_is_429_with_retry_after(setup):
     agent, model = setup
-    model.add("One.", "Two.", "Three.")
+    model.add(HELLO, HELLO, HELLO)
     with TestClient(create_app(agent, rate_limit="2/minute")) as client:
         sid, h = new_session(client)
         say(client, sid, h, "I need some help")
@@ -330,10 +333,10 @@ async def test_a_second_turn_while_one_is_running_is_409(setup):
     agent, model = setup
     entered, release = threading.Event(), threading.Event()
 
-    def slow(messages, allowed, reply_only):
+    def slow(messages, schema):  # the turn's understanding step, held until the test lets it go
         entered.set()
         release.wait(10)
-        return "Done thinking."
+        return HELLO
 
     model.add(slow)
     app = create_app(agent)
@@ -353,38 +356,41 @@ async def test_a_second_turn_while_one_is_running_is_409(setup):
         assert transcript["busy"] is True
         release.set()
         done = await first
-        assert parse_sse(done.text)[-1] == ("turn_done", {"text": "Done thinking.", "pending_action": None})
+        assert parse_sse(done.text)[-1] == ("turn_done", {"text": texts.GREETING, "pending_action": None})
         transcript = (await client.get(f"/api/sessions/{sid}/transcript", headers=h)).json()
         assert transcript["busy"] is False
 
 
 # ---- failures inside a turn ------------------------------------------------------------------------------
 
-def test_model_failure_is_an_error_event_and_the_session_goes_on(setup, client):
-    _, model = setup
+def test_model_failure_gets_a_question_and_the_session_goes_on(setup, client):
+    """The understanding step never raises: a failed model is a message not understood (the customer is
+    asked again, nothing runs), recorded in the audit log; the next turn works as usual."""
+    agent, model = setup
     sid, h = new_session(client)
     model.add(ModelError("backend down"))
     events = say(client, sid, h, "I need some help")
-    assert [k for k, _ in events][0] == "error" and events[-1][0] == "turn_done"
-    model.add("Back again.")
-    assert say(client, sid, h, "one more thing")[-1][1]["text"] == "Back again."
+    assert events[-1] == ("turn_done", {"text": texts.CLARIFY, "pending_action": None})
+    assert not [k for k, _ in events if k in ("error", "tool_call")]
+    row = agent.store.one("SELECT status, message FROM audit_log WHERE phase = 'understand'")
+    assert row["status"] == "error" and "backend down" in row["message"]
+    model.add(understood("smalltalk"))
+    assert say(client, sid, h, "thanks")[-1][1]["text"] == texts.ANYTHING_ELSE
 
 
 def test_a_crash_inside_a_turn_becomes_a_calm_error_event(setup, client, monkeypatch):
-    from agent.session import Session
-
     _, model = setup
     sid, h = new_session(client)
 
-    def boom(self, text, emit):
+    def boom(session, text, emit):
         raise RuntimeError("/var/secret/path exploded")
 
-    monkeypatch.setattr(Session, "_model_loop", boom)
+    monkeypatch.setattr("agent.session.understood_turn", boom)
     events = say(client, sid, h, "I need some help")
     assert events == [("error", {"message": TURN_FAILED, "code": "turn_failed"})]
     monkeypatch.undo()
-    model.add("All good now.")
-    assert say(client, sid, h, "one more thing")[-1][1]["text"] == "All good now."  # not stuck as busy
+    model.add(HELLO)
+    assert say(client, sid, h, "one more thing")[-1][1]["text"] == texts.ANYTHING_ELSE  # not stuck as busy
 
 
 # ---- CORS -------------------------------------------------------------------------------------------------

@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_harness import make_agent
+from agent_harness import LOGIN, make_agent, understood
+
+from agent.turn import texts
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
 
-TRACK_REPLY = ("Your order W1003 is on its way with UPS. It left the Sacramento, CA sort facility and "
-               "should arrive by 2026-11-25.")
+TRACK_REPLY = ("Order W1003 is shipped with UPS, estimated delivery 2026-11-25. Last scan: Departed sort "
+               "facility, Sacramento, CA (2026-11-23).")  # the track_shipment tool's own words
 
 
 def _free_port() -> int:
@@ -76,19 +78,27 @@ def shots(tmp_path):
             shutil.copy(png, Path(target) / png.name)
 
 
-def _slow(text: str, seconds: float):
-    def step(messages, allowed, reply_only):
-        time.sleep(seconds)  # long enough to see (and assert) the activity label
-        return text
-    return step
+def _slow_tool(monkeypatch, name: str, seconds: float) -> None:
+    """The tool `name` takes `seconds` (long enough to see, and assert, the activity label)."""
+    import agent.session
+
+    real = agent.session.run_tool
+
+    def run_tool(ctx, tool, args, **kwargs):
+        if tool == name:
+            time.sleep(seconds)
+        return real(ctx, tool, args, **kwargs)
+
+    monkeypatch.setattr(agent.session, "run_tool", run_tool)
 
 
-def test_chat_verify_track_cancel_and_confirm_in_chromium(server, browser, shots):
+def test_chat_verify_track_cancel_and_confirm_in_chromium(server, browser, shots, monkeypatch):
     from playwright.sync_api import expect
 
     base, agent, model = server
-    model.add({"tool": "track_shipment", "arguments": {"order_id": "W1003"}}, _slow(TRACK_REPLY, 1.5),
-              {"tool": "cancel_order", "arguments": {"order_id": "W1001", "reason": "ordered by mistake"}})
+    _slow_tool(monkeypatch, "track_shipment", 1.5)
+    model.add(LOGIN, understood("track_shipment", "W1003"),
+              understood("cancel_order", "W1001", reason="ordered it by mistake"))
     errors: list[str] = []
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -161,7 +171,7 @@ def test_widget_fits_a_phone_and_shows_errors_calmly(server, browser, shots):
     from playwright.sync_api import expect
 
     base, _, model = server
-    model.add("Hello! How can I help?")
+    model.add(understood("smalltalk"))
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
                                   is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -176,12 +186,12 @@ def test_widget_fits_a_phone_and_shows_errors_calmly(server, browser, shots):
     assert width <= 360, f"the page scrolls sideways ({width}px)"
     page.get_by_role("textbox", name="Your message").fill("I need some help")
     page.get_by_role("button", name="Send message").click()
-    expect(page.get_by_role("log")).to_contain_text("Hello! How can I help?")
+    expect(page.get_by_role("log")).to_contain_text(texts.GREETING)
 
-    # the script is exhausted: the model fails, the widget says so calmly and stays usable
+    # the script is exhausted: the model fails, the customer is asked again and the widget stays usable
     page.get_by_role("textbox", name="Your message").fill("and then")
     page.get_by_role("textbox", name="Your message").press("Enter")
-    expect(page.locator(".sa-msg-notice")).to_contain_text("technical problem")
+    expect(page.get_by_role("log")).to_contain_text(texts.CLARIFY)
     expect(page.get_by_role("button", name="Send message")).to_be_enabled()
     page.screenshot(animations="disabled", path=shots / "09-phone-chat.png")
     context.close()
@@ -193,7 +203,7 @@ def test_widget_recovers_calmly_from_network_failures(server, browser, shots):
     from playwright.sync_api import expect
 
     base, agent, model = server
-    model.add("Happy to help with that.")
+    model.add(LOGIN, understood("smalltalk"))
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     calls = {"n": 0}
 
@@ -231,11 +241,11 @@ def test_widget_recovers_calmly_from_network_failures(server, browser, shots):
     expect(log).to_contain_text("Thanks Jane, you're verified.", timeout=15000)
     expect(banner).to_be_hidden()
 
-    box.fill("I have a question about sizes, thanks")
+    box.fill("That's all, thanks")
     box.press("Enter")
-    expect(log).to_contain_text("Happy to help with that.", timeout=15000)
+    expect(log).to_contain_text(texts.ANYTHING_ELSE, timeout=15000)
     assert calls["n"] == 3
     users = agent.store.all("SELECT content FROM messages WHERE role = 'user' ORDER BY id")
     assert [u["content"] for u in users] == ["Hi, I'm jane.doe@example.com, zip 94107.",
-                                             "I have a question about sizes, thanks"]
-    assert log.get_by_text("Happy to help with that.").count() == 1
+                                             "That's all, thanks"]
+    assert log.get_by_text(texts.ANYTHING_ELSE).count() == 1

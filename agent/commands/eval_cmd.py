@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="scenario files or folders (default: the packaged suite, evals/scenarios/)")
     parser.add_argument("--model", default="replay",
-                        help="replay (default: the scenarios' recorded agent steps, no LLM), local (embedded 1.5B), "
+                        help="replay (default: the scenarios' recorded understandings, no LLM), local (embedded 1.5B), "
                              "local-small, openai:NAME, openai-schema:NAME")
     parser.add_argument("--user-model", default=None, metavar="SPEC",
                         help="a model that plays the customer of scenarios with `customer.simulated` "
@@ -77,12 +77,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     replay = args.model == "replay"
     if replay and args.user_model:
-        err.print("[red]error:[/] --user-model needs a live --model (replayed agent steps only fit the recorded "
+        err.print("[red]error:[/] --user-model needs a live --model (recorded understandings only fit the recorded "
                   "customer turns)")
         return EXIT_USAGE
     if replay and (args.agent != "runtime" or args.temperature is not None or args.seed is not None):
         err.print("[red]error:[/] --agent baseline/both, --temperature and --seed need a live --model (the replays "
-                  "are the runtime's recorded steps; nothing is sampled)")
+                  "are the runtime's recorded understandings; nothing is sampled)")
         return EXIT_USAGE
     agents = agent_names(args.agent)
     try:

@@ -1,10 +1,10 @@
 """`support-agent export-scenario CONVERSATION_ID`: turn a recorded conversation into an evaluation
-scenario (customer turns, the agent's steps as the replay, starter expectations), checked by
-replaying it; `--list` shows the recent conversations and their ids.
+scenario (customer turns, each message's recorded understanding as its `understand:`, starter
+expectations), checked by replaying it; `--list` shows the recent conversations and their ids.
 
 Exit codes:
   0  exported, and the eval runner replays the scenario with every check passing (or --list).
-  1  exported, but the replay check failed (the file says why in its header: edit the replay).
+  1  exported, but the replay check failed (the file says why in its header: edit the scenario).
   2  nothing exported: no store, no such conversation, a bad scenario id, --out exists.
 
 (A separate command rather than `eval export`: `eval` takes any number of scenario paths.)
@@ -140,7 +140,7 @@ def _export(store, args: argparse.Namespace, err) -> int:
         err.print("[green]Replay check passed[/]: the eval runner replays it with every check passing. "
                   "Now edit the expectations to what the agent should have done.", highlight=False)
         return EXIT_OK
-    err.print("[red]Replay check failed[/] (fix the replay by hand, then run `support-agent eval FILE`):",
+    err.print("[red]Replay check failed[/] (fix the scenario by hand, then run `support-agent eval FILE`):",
               highlight=False)
     for f in (result.check.failures + result.check.violations) if result.check else []:
         err.print(f"  [red]✗[/] {escape(f.check)}: {escape(f.message)}", highlight=False)

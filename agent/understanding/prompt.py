@@ -26,10 +26,13 @@ def system_prompt() -> str:
     return "\n".join([INTRO, *lines, RULES])
 
 
-def user_message(text: str, *, agent_said: str | None, pending: str | None, examples: str = "") -> str:
+def user_message(text: str, *, agent_said: str | None, pending: str | None, examples: str = "",
+                 likely: list[str] | None = None) -> str:
     parts = []
     if examples:
         parts.append(examples)
+    if likely:
+        parts.append("Likely kinds, most likely first: " + ", ".join(likely))
     if agent_said:
         parts.append("Agent: " + _tail(agent_said, 240))
     if pending:

@@ -25,10 +25,11 @@ def request_branch(kind: Kind, orders: tuple[str, ...]) -> dict[str, Any]:
 
 
 def allowed_kinds(verified: bool, narrowed: list[str] | None = None) -> list[Kind]:
+    """The kinds the state allows; narrowed (most likely first) to the classifier's candidates."""
     kinds = [k for k in KINDS.values() if not (verified and k.name == "login")]
     if narrowed:
-        keep = set(narrowed)
-        kinds = [k for k in kinds if k.name in keep] or kinds
+        allowed = {k.name: k for k in kinds}
+        kinds = [allowed[name] for name in narrowed if name in allowed] or kinds
     return kinds
 
 

@@ -89,32 +89,45 @@ def _unclear(error: str, raw: str | None = None) -> Understanding:
 class Understander:
     """Builds the state's schema and prompt, asks the model, validates the answer."""
 
-    def __init__(self, model: Any, narrower: Any = None, retriever: Any = None):
+    def __init__(self, model: Any, narrower: Any = "default", retriever: Any = None, *, hint: bool = True):
         self.model = model
-        self.narrower = narrower  # optional: narrows the kinds the schema allows (narrow.py)
+        self._narrower = narrower  # narrows the kinds the schema allows (narrow.py); None: every kind
         self.retriever = retriever  # optional: nearest labelled examples shown to the model (narrow.py)
+        self.hint = hint  # also name the likely kinds in the prompt, most likely first
         self.system = system_prompt()
 
-    def messages(self, text: str, *, agent_said: str | None, pending: str | None) -> list[dict[str, str]]:
+    @property
+    def narrower(self) -> Any:
+        if self._narrower == "default":  # built on first use, once per process
+            from agent.understanding.narrow import default_classifier
+
+            self._narrower = default_classifier()
+        return self._narrower
+
+    def messages(self, text: str, *, agent_said: str | None, pending: str | None,
+                 likely: list[str] | None = None) -> list[dict[str, str]]:
         examples = self.retriever.examples(text) if self.retriever is not None else ""
         return [{"role": "system", "content": self.system},
                 {"role": "user", "content": user_message(text, agent_said=agent_said, pending=pending,
-                                                         examples=examples)}]
+                                                         examples=examples, likely=likely if self.hint else None)}]
 
     def warm_schema(self) -> dict[str, Any]:
         return understanding_schema(allowed_kinds(False), (), pending=False)
 
-    def schema(self, text: str, ids: Identifiers, *, verified: bool, pending: bool) -> dict[str, Any]:
-        narrowed = self.narrower.kinds(text) if self.narrower is not None else None
-        return understanding_schema(allowed_kinds(verified, narrowed), ids.orders, pending=pending)
+    def likely(self, text: str, verified: bool) -> list[str] | None:
+        """The kinds the classifier finds likely (most likely first), or None without a classifier."""
+        if self.narrower is None:
+            return None
+        return [k.name for k in allowed_kinds(verified, self.narrower.kinds(text))]
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
                    agent_said: str | None = None) -> Understanding:
         ids = find_identifiers(text)
-        schema = self.schema(text, ids, verified=verified, pending=pending is not None)
         started = time.perf_counter()
+        likely = self.likely(text, verified)
+        schema = understanding_schema(allowed_kinds(verified, likely), ids.orders, pending=pending is not None)
         try:
-            reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending),
+            reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending, likely=likely),
                                           schema, max_tokens=MAX_TOKENS)
         except Exception as exc:  # the backend already retried what was worth retrying
             return _unclear(f"model failed: {type(exc).__name__}: {exc}")
