@@ -31,11 +31,13 @@ SLOTS = ("order", "condition", "remedy", "method", "quantity", "field", "categor
 
 
 def understander(model: Any, mode: str) -> Understander:
-    """plain: every kind; narrow: the classifier's likely kinds only; classifier (the runtime's default):
-    narrowed and named in the prompt, most likely first; examples: nearest bank messages in the prompt."""
-    narrower = KindClassifier(bank()) if mode in ("narrow", "classifier", "both") else None
+    """plain: the model chooses among every kind; narrow: among the classifier's likely kinds only; hint:
+    the same, named in the prompt most likely first; decide (the runtime's default): the classifier
+    decides the kinds, the model fills their slots; examples: nearest bank messages in the prompt."""
+    narrower = KindClassifier(bank()) if mode in ("narrow", "hint", "decide", "both") else None
     retriever = ExampleRetriever(bank()) if mode in ("examples", "both") else None
-    return Understander(model, narrower=narrower, retriever=retriever, hint=mode != "narrow")
+    return Understander(model, narrower=narrower, retriever=retriever,
+                        mode={"narrow": "narrow", "hint": "hint"}.get(mode, "decide"))
 
 
 def classifier_alone(messages: list[dict[str, Any]]) -> float:
@@ -122,7 +124,7 @@ def show(mode: str, s: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", default="classifier", choices=["plain", "narrow", "classifier", "examples", "both"])
+    parser.add_argument("--mode", default="decide", choices=["plain", "narrow", "hint", "decide", "examples", "both"])
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args()

@@ -113,6 +113,17 @@ class KindClassifier:
         keep = [str(k) for k, p in ranked[: self.top] if p >= self.floor] or [str(ranked[0][0])]
         return keep + [k for k in ALWAYS if k not in keep]
 
+    def decide(self, text: str, context: str | None = None, *, threshold: float = 0.5) -> list[str]:
+        """The message's request kinds, most likely first: every kind at `threshold` or above (at most
+        three), else the most likely one. With the agent's last words as context too, the reading that
+        is more confident wins (a bare "XL" or "the pending one" needs the question it answers)."""
+        ranked = self.ranked(text)
+        if context:
+            framed = self.ranked(f"{context[-100:]} || {text}")
+            ranked = framed if framed[0][1] > ranked[0][1] else ranked
+        chosen = [str(k) for k, p in ranked if p >= threshold][:3]
+        return chosen or [str(ranked[0][0])]
+
 
 class ExampleRetriever:
     """The `k` bank messages nearest to the customer's, rendered as input -> output pairs."""

@@ -27,12 +27,13 @@ def system_prompt() -> str:
 
 
 def user_message(text: str, *, agent_said: str | None, pending: str | None, examples: str = "",
-                 likely: list[str] | None = None) -> str:
+                 likely: list[str] | None = None, decided: bool = False) -> str:
     parts = []
     if examples:
         parts.append(examples)
     if likely:
-        parts.append("Likely kinds, most likely first: " + ", ".join(likely))
+        parts.append(("Requests, in this order: " if decided else "Likely kinds, most likely first: ")
+                     + ", ".join(likely))
     if agent_said:
         parts.append("Agent: " + _tail(agent_said, 240))
     if pending:

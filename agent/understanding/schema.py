@@ -33,13 +33,19 @@ def allowed_kinds(verified: bool, narrowed: list[str] | None = None) -> list[Kin
     return kinds
 
 
-def _requests(kinds: list[Kind], orders: tuple[str, ...]) -> dict[str, Any]:
+def _requests(kinds: list[Kind], orders: tuple[str, ...], fixed: bool) -> dict[str, Any]:
+    """Requests of the given kinds: any of them (the model chooses), or exactly these, in this order
+    (`fixed`: the kinds are decided, the model only fills their slots)."""
+    if fixed:
+        return {"type": "array", "minItems": len(kinds), "maxItems": len(kinds),
+                "prefixItems": [request_branch(k, orders) for k in kinds], "items": False}
     return {"type": "array", "maxItems": MAX_REQUESTS,
             "items": {"anyOf": [request_branch(k, orders) for k in kinds]}}
 
 
-def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending: bool) -> dict[str, Any]:
-    body = {"lang": LANG, "requests": _requests(kinds, orders)}
+def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending: bool,
+                         fixed: bool = False) -> dict[str, Any]:
+    body = {"lang": LANG, "requests": _requests(kinds, orders, fixed)}
     if not pending:
         return {"type": "object", "properties": body, "required": ["lang", "requests"],
                 "additionalProperties": False}

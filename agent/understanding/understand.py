@@ -89,11 +89,13 @@ def _unclear(error: str, raw: str | None = None) -> Understanding:
 class Understander:
     """Builds the state's schema and prompt, asks the model, validates the answer."""
 
-    def __init__(self, model: Any, narrower: Any = "default", retriever: Any = None, *, hint: bool = True):
+    def __init__(self, model: Any, narrower: Any = "default", retriever: Any = None, *, mode: str = "decide"):
         self.model = model
-        self._narrower = narrower  # narrows the kinds the schema allows (narrow.py); None: every kind
+        self._narrower = narrower  # the kind classifier (narrow.py); None: the model chooses among all kinds
         self.retriever = retriever  # optional: nearest labelled examples shown to the model (narrow.py)
-        self.hint = hint  # also name the likely kinds in the prompt, most likely first
+        # decide: the classifier decides the kinds and the model fills their slots (measured best);
+        # hint: the model chooses among the likely kinds, named most likely first; narrow: same, unnamed
+        self.mode = mode
         self.system = system_prompt()
 
     @property
@@ -109,23 +111,27 @@ class Understander:
         examples = self.retriever.examples(text) if self.retriever is not None else ""
         return [{"role": "system", "content": self.system},
                 {"role": "user", "content": user_message(text, agent_said=agent_said, pending=pending,
-                                                         examples=examples, likely=likely if self.hint else None)}]
+                                                         examples=examples, likely=likely if self.mode != "narrow" else None,
+                                                         decided=self.mode == "decide")}]
 
     def warm_schema(self) -> dict[str, Any]:
         return understanding_schema(allowed_kinds(False), (), pending=False)
 
-    def likely(self, text: str, verified: bool) -> list[str] | None:
-        """The kinds the classifier finds likely (most likely first), or None without a classifier."""
+    def likely(self, text: str, verified: bool, agent_said: str | None = None) -> list[str] | None:
+        """The kinds the classifier decides (mode decide) or finds likely, most likely first; None
+        without a classifier."""
         if self.narrower is None:
             return None
-        return [k.name for k in allowed_kinds(verified, self.narrower.kinds(text))]
+        kinds = self.narrower.decide(text, agent_said) if self.mode == "decide" else self.narrower.kinds(text)
+        return [k.name for k in allowed_kinds(verified, kinds)]
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
                    agent_said: str | None = None) -> Understanding:
         ids = find_identifiers(text)
         started = time.perf_counter()
-        likely = self.likely(text, verified)
-        schema = understanding_schema(allowed_kinds(verified, likely), ids.orders, pending=pending is not None)
+        likely = self.likely(text, verified, agent_said)
+        schema = understanding_schema(allowed_kinds(verified, likely), ids.orders, pending=pending is not None,
+                                      fixed=self.mode == "decide" and likely is not None)
         try:
             reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending, likely=likely),
                                           schema, max_tokens=MAX_TOKENS)
