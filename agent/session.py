@@ -18,6 +18,7 @@ from agent.persistence import dumps, redact
 from agent.turn import texts
 from agent.turn.turn import understood_turn
 from agent.understanding.ids import contains_words, find_identifiers
+from agent.understanding.narrow import closest
 from agent.understanding.understand import Request
 from tools.context import ToolContext
 from tools.registry import get_tool, run_tool
@@ -172,6 +173,19 @@ class Session:
         self.agenda.append({"deferred": request.model_dump()})
         self._save_state()
 
+    def remember_asked(self, request: Request) -> None:
+        """A request the customer was just asked to complete: its slots carry over to their answer."""
+        self.agenda = [item for item in self.agenda if "asked" not in item] + [{"asked": request.model_dump()}]
+        self._save_state()
+
+    def take_asked(self) -> Request | None:
+        asked = [item["asked"] for item in self.agenda if "asked" in item]
+        if not asked:
+            return None
+        self.agenda = [item for item in self.agenda if "asked" not in item]
+        self._save_state()
+        return Request(**asked[-1])
+
     def take_deferred(self) -> list[Any]:
         held = [Request(**item["deferred"]) for item in self.agenda if "deferred" in item]
         if held:
@@ -189,6 +203,12 @@ class Session:
     def audit_rewrite(self, composed: str, rewritten: str | None) -> None:
         self._audit("reply_rewrite", {"composed": composed}, phase="guard",
                     status="ok" if rewritten else "replaced", message=rewritten or "kept the composed reply")
+
+    def urgent(self, text: str) -> bool:
+        """The policy's urgent words are in the text (injury, lawyer...; policy data, see escalation)."""
+        from tools.tickets import is_urgent
+
+        return is_urgent(self._context(), text)
 
     def locked(self) -> bool:
         return self.failed_verifications >= self.agent.policy.identity.max_failed_attempts
@@ -258,7 +278,10 @@ class Session:
         if len(lines) == 1:
             return lines[0]["id"]
         named = [line["id"] for line in lines if item_words and _names(line["name"], item_words)]
-        return named[0] if len(named) == 1 else None
+        if len(named) == 1:
+            return named[0]
+        index = closest(item_words, [line["name"] for line in lines]) if item_words else None
+        return lines[index]["id"] if index is not None else None
 
     # ---- the turn -----------------------------------------------------------------------------
 

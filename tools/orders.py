@@ -50,9 +50,13 @@ def get_order(ctx: ToolContext, args: GetOrderArgs) -> ToolResult:
     if order is None:
         return order_not_found(args.order_id)
     view = order_view(ctx, order)
-    return ok(msg(N_("Order {order_id} is {status} (placed {placed}, total {total})."), order_id=order["id"],
+    items = Listing(items=[msg(N_("{quantity} x {product} ({variant}) at {price}"), quantity=line["quantity"],
+                               product=line["product_name"], variant=line["variant_desc"],
+                               price=ctx.money(line["unit_price_cents"])) for line in order["lines"]],
+                    style="semicolon")
+    return ok(msg(N_("Order {order_id} is {status} (placed {placed}, total {total}): {items}."), order_id=order["id"],
                   status=status_word(order["status"]), placed=as_date(order["placed_at"]),
-                  total=ctx.money(order["total_cents"])), **view)
+                  total=ctx.money(order["total_cents"]), items=items), **view)
 
 
 class ListOrdersArgs(BaseModel):

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from agent.turn import texts
-from agent.understanding.ids import Identifiers, contains_words
-from agent.understanding.kinds import KINDS
+from agent.understanding.ids import Identifiers, contains_words, resembles_words
+from agent.understanding.kinds import KINDS, MEANINGS
+from agent.understanding.narrow import closest
 from agent.understanding.understand import Request, Understanding
 from tools.i18n import Listing
 from tools.registry import get_tool
@@ -49,9 +50,13 @@ class Processor:
     parts: list[Said] = field(default_factory=list)
     done: set[str] = field(default_factory=set)
     tried_login: bool = False
+    asked: Request | None = None  # last turn's request that was waiting for this answer
 
     def run(self, requests: list[Request] | None = None) -> list[Said]:
+        if self.asked is None:
+            self.asked = self.session.take_asked()
         for request in requests if requests is not None else self.understanding.requests:
+            request = self.completed(request)
             if self.session.customer_id and any(p.kind == "denied" and p.data == "login" for p in self.parts):
                 break  # a verified customer's refused switch to another identity: the rest was meant for it
             key = f"{request.kind}:{request.order}"
@@ -112,7 +117,7 @@ class Processor:
         self.say(texts.HELP_ANSWER, "result", title=articles[0]["title"], body=articles[0]["body"])
 
     def _handoff(self, request: Request) -> None:
-        reason = "safety_or_legal" if request.slots.get("urgency") == "safety_or_legal" else "customer_request"
+        reason = "safety_or_legal" if self.session.urgent(self.text) else "customer_request"
         if self.session.customer_id is None and self.session.locked():
             reason = "verification_locked"
         args = {"reason": reason, "summary": self.summary()}
@@ -219,8 +224,11 @@ class Processor:
         return args
 
     def _args_update_account(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
-        field_name = request.slots.get("field")
         new_emails = self.ids.new_values("emails")
+        given = [name for name, present in (("email", new_emails), ("phone", self.ids.phones),
+                                            ("address", request.slots.get("street"))) if present]
+        # What the customer gave decides the field (ids are found by code); the model's label otherwise
+        field_name = given[0] if len(given) == 1 else request.slots.get("field")
         if field_name == "email" and len(new_emails) == 1:
             return {"field": "email", "email": new_emails[0]}
         if field_name == "phone" and len(self.ids.phones) == 1:
@@ -308,10 +316,17 @@ class Processor:
         return value if value and self.said(value) else None
 
     def choice(self, request: Request, slot: str) -> Any:
-        """A customer's choice, only when the words cited for it are theirs."""
+        """A customer's choice, only when the words cited for it are theirs — and then the value those
+        words mean (by meaning, in any language), not the label the model put next to them."""
         value = request.slots.get(slot)
-        words = request.slots.get(f"{slot}_words")
-        return value if value is not None and words and self.said(str(words)) else None
+        words = str(request.slots.get(f"{slot}_words") or "")
+        if value is None or not words or not resembles_words(self.session.customer_words(), words):
+            return None
+        meanings = MEANINGS.get(slot)
+        if meanings:
+            index = closest(words, list(meanings.values()), floor=0.0, margin=0.0)
+            return list(meanings)[index] if index is not None else value
+        return value
 
     def said(self, words: str) -> bool:
         return contains_words(self.session.customer_words(), words)
@@ -329,7 +344,18 @@ class Processor:
 
     def ask(self, question: str, request: Request, **params: Any) -> None:
         self.say(question, "ask", **params)
+        self.session.remember_asked(request)
         return None
+
+    def completed(self, request: Request) -> Request:
+        """An answer to last turn's question fills in what that request already had (its order, the
+        condition or reason said before), so nothing the customer said is asked twice."""
+        asked = self.asked
+        if asked is None or asked.kind != request.kind:
+            return request
+        self.asked = None
+        return Request(kind=request.kind, order=request.order or asked.order,
+                       slots={**asked.slots, **request.slots})
 
     def say(self, message_id: str, kind: str = "result", **params: Any) -> None:
         part = Said(message_id, kind, params)

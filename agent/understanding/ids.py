@@ -77,11 +77,21 @@ def order_ids(text: str) -> set[str]:
     return set(find_identifiers(text).orders)
 
 
+def fold(text: str) -> str:
+    return " ".join(normalize(text).casefold().split())
+
+
 def contains_words(haystack: str, needle: str) -> bool:
     """Whether `needle` occurs in `haystack`, compared case-folded and NFKC-normalised with collapsed
     spaces (works for any script; no word boundaries)."""
-    def fold(s: str) -> str:
-        return " ".join(normalize(s).casefold().split())
-
     n = fold(needle)
     return bool(n) and n in fold(haystack)
+
+
+def resembles_words(haystack: str, needle: str, *, score: float = 75.0) -> bool:
+    """Whether `needle` is (nearly) a passage of `haystack`: a small model copies the customer's words
+    with small changes ("unsealed" for "still sealed"). rapidfuzz's best partial alignment."""
+    from rapidfuzz import fuzz
+
+    n = fold(needle)
+    return bool(n) and (n in fold(haystack) or fuzz.partial_ratio(n, fold(haystack)) >= score)

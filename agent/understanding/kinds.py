@@ -66,8 +66,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
           "state": WORDS}),
     Kind("send_password_reset", "forgot their password, wants a reset link", "send_password_reset",
          anonymous=True),
-    Kind("handoff", "wants to talk to a human, a person or a manager", "escalate_to_human",
-         {"urgency": _choice("normal", "safety_or_legal")}, anonymous=True, takes_order=True),
+    Kind("handoff", "wants to talk to a human, a person or a manager", "escalate_to_human", anonymous=True,
+         takes_order=True),
     Kind("question", "asks how the store's policies or services work in general (fees, payment methods, "
          "delivery options, returns policy, accounts, opening hours), not about one of their orders",
          "search_help_center", {"topic": WORDS}, anonymous=True),
@@ -82,3 +82,17 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 
 def words_slot(choice: str) -> str:
     return f"{choice}_words"
+
+
+# What each value of a customer's choice means, for checking the words they used against it by meaning
+# (in any language: the comparison is by multilingual sentence embeddings, see narrow.closest).
+MEANINGS: dict[str, dict[str, str]] = {
+    "condition": {"unopened": "unopened, still sealed in its box, never used",
+                  "opened": "opened, used, worn or tried on, but nothing wrong with it",
+                  "defective": "defective, broken, damaged, torn, it does not work",
+                  "wrong_item": "the wrong item, not what I ordered, a different product was sent"},
+    "remedy": {"replacement": "send a replacement, the same items again",
+               "refund": "a refund, my money back"},
+    "method": {"original": "back to my card or original payment method",
+               "store_credit": "as store credit or gift card balance"},
+}

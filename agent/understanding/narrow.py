@@ -121,8 +121,13 @@ class KindClassifier:
         if context:
             framed = self.ranked(f"{context[-100:]} || {text}")
             ranked = framed if framed[0][1] > ranked[0][1] else ranked
-        chosen = [str(k) for k, p in ranked if p >= threshold][:3]
-        return chosen or [str(ranked[0][0])]
+        chosen = [str(k) for k, p in ranked if p >= threshold][:3] or [str(ranked[0][0])]
+        if chosen == ["spoof"]:  # the pasted "system" text usually carries the request it wants done
+            chosen += [str(k) for k, p in ranked[1:2] if p >= 0.2]
+        return chosen
+
+    def probability(self, text: str, kind: str) -> float:
+        return dict(self.ranked(text)).get(kind, 0.0)
 
 
 class ExampleRetriever:
@@ -147,6 +152,18 @@ class ExampleRetriever:
 @lru_cache(maxsize=1)
 def default_classifier() -> KindClassifier:
     return KindClassifier()
+
+
+def closest(words: str, names: list[str], *, floor: float = 0.8, margin: float = 0.02) -> int | None:
+    """The index of the name the customer's words mean, in any language ("la hamaca" -> "Camping
+    Hammock"), by sentence-embedding similarity; None when no name is clearly closest."""
+    feats = default_classifier().features
+    if feats.name != "e5" or not names:
+        return None
+    vectors = feats.transform([words, *names])
+    scores = sorted(((float(vectors[0] @ v), i) for i, v in enumerate(vectors[1:])), reverse=True)
+    best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, -1)
+    return best[1] if best[0] >= floor and best[0] - runner_up[0] >= margin else None
 
 
 def build() -> Path:

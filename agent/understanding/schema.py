@@ -44,13 +44,14 @@ def _requests(kinds: list[Kind], orders: tuple[str, ...], fixed: bool) -> dict[s
 
 
 def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending: bool,
-                         fixed: bool = False) -> dict[str, Any]:
+                         fixed: bool = False, other: bool = False) -> dict[str, Any]:
+    """`other`: a change is pending but the message asks for something else (no yes / no branch)."""
     body = {"lang": LANG, "requests": _requests(kinds, orders, fixed)}
     if not pending:
         return {"type": "object", "properties": body, "required": ["lang", "requests"],
                 "additionalProperties": False}
     short = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"],
              "additionalProperties": False}
-    other = {"type": "object", "properties": {"answer": {"const": "other"}, **body},
+    other_branch = {"type": "object", "properties": {"answer": {"const": "other"}, **body},
              "required": ["answer", "lang", "requests"], "additionalProperties": False}
-    return {"anyOf": [short, other]}
+    return other_branch if other else {"anyOf": [short, other_branch]}

@@ -117,21 +117,32 @@ class Understander:
     def warm_schema(self) -> dict[str, Any]:
         return understanding_schema(allowed_kinds(False), (), pending=False)
 
+    def asks_something(self, likely: list[str] | None, text: str) -> bool:
+        """While a change is pending: the message clearly asks for something (the classifier is sure
+        of a request kind), so it is not a bare yes or no."""
+        if self.narrower is None or not likely or likely[0] in ("smalltalk", "clarify"):
+            return False
+        return self.narrower.probability(text, likely[0]) >= 0.6
+
     def likely(self, text: str, verified: bool, agent_said: str | None = None) -> list[str] | None:
         """The kinds the classifier decides (mode decide) or finds likely, most likely first; None
         without a classifier."""
         if self.narrower is None:
             return None
-        kinds = self.narrower.decide(text, agent_said) if self.mode == "decide" else self.narrower.kinds(text)
-        return [k.name for k in allowed_kinds(verified, kinds)]
+        if self.mode != "decide":
+            return [k.name for k in allowed_kinds(verified, self.narrower.kinds(text))]
+        allowed = {k.name for k in allowed_kinds(verified)}
+        decided = [k for k in self.narrower.decide(text, agent_said) if k in allowed]
+        return decided or ["smalltalk" if verified else "clarify"]  # a login once verified: nothing to do
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
                    agent_said: str | None = None) -> Understanding:
         ids = find_identifiers(text)
         started = time.perf_counter()
         likely = self.likely(text, verified, agent_said)
+        other = pending is not None and self.asks_something(likely, text)
         schema = understanding_schema(allowed_kinds(verified, likely), ids.orders, pending=pending is not None,
-                                      fixed=self.mode == "decide" and likely is not None)
+                                      fixed=self.mode == "decide" and likely is not None, other=other)
         try:
             reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending, likely=likely),
                                           schema, max_tokens=MAX_TOKENS)
