@@ -10,6 +10,7 @@ come from structured tool-result fields (a tracking result that allows a lost-pa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from agent.session import Session
 
 MAX_TEXT = 500
+MARGIN = 0.03  # how much closer in meaning one choice must be than every other to count
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Processor:
     # ---- conversational kinds ---------------------------------------------------------------
 
     def _smalltalk(self, request: Request) -> None:
-        if len(self.understanding.requests) == 1:
+        if len(self.understanding.requests) == 1 and not any(p.kind == "login" for p in self.parts):
             self.say(texts.GREETING if self.session.first_message() else texts.ANYTHING_ELSE, "info")
 
     def _clarify(self, request: Request) -> None:
@@ -320,13 +322,20 @@ class Processor:
         words mean (by meaning, in any language), not the label the model put next to them."""
         value = request.slots.get(slot)
         words = str(request.slots.get(f"{slot}_words") or "")
-        if value is None or not words or not resembles_words(self.session.customer_words(), words):
+        meanings = MEANINGS.get(slot, {})
+        if value is None:
             return None
-        meanings = MEANINGS.get(slot)
-        if meanings:
-            index = closest(words, list(meanings.values()), floor=0.0, margin=0.0)
+        if words and resembles_words(self.session.customer_words(), words):
+            index = closest(words, list(meanings.values()), floor=0.0, margin=MARGIN) if meanings else None
             return list(meanings)[index] if index is not None else value
-        return value
+        # the model's words were not the customer's: accept its value only if something they said means it
+        return value if meanings and self.meant(value, meanings) else None
+
+    def meant(self, value: str, meanings: dict[str, str]) -> bool:
+        clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.session.customer_words()) if c.strip()]
+        names = list(meanings)
+        return any(names[i] == value for c in clauses[-12:]
+                   if (i := closest(c, list(meanings.values()), floor=0.0, margin=MARGIN)) is not None)
 
     def said(self, words: str) -> bool:
         return contains_words(self.session.customer_words(), words)

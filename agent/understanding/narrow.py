@@ -22,14 +22,25 @@ from typing import Any
 import numpy as np
 
 from agent.understanding.bank import bank, render
-from agent.understanding.ids import normalize
+from agent.understanding.ids import find_identifiers, normalize
 
 ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
 EMBEDDINGS = Path(__file__).with_name("bank_embeddings.npz")
 
 
+def without_login(text: str) -> str:
+    """The message as the classifier reads it: emails, zip codes and phone numbers removed (code reads
+    the login itself; left in, they make "email, zip. Cancel W1001" look like a bare login)."""
+    ids = find_identifiers(text)
+    plain = normalize(text)
+    for value in (*ids.emails, *ids.zips):
+        plain = plain.replace(value, " ")
+    return " ".join(plain.split()) or text
+
+
 def _text(message: dict[str, Any]) -> str:
-    return f"{message['agent'][-100:]} || {message['text']}" if message.get("agent") else message["text"]
+    text = without_login(message["text"])
+    return f"{message['agent'][-100:]} || {text}" if message.get("agent") else text
 
 
 def bank_key(texts: list[str]) -> str:
@@ -105,7 +116,7 @@ class KindClassifier:
         self.model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y)
 
     def ranked(self, text: str) -> list[tuple[str, float]]:
-        probs = self.model.predict_proba(self.features.transform([text]))[0]
+        probs = self.model.predict_proba(self.features.transform([without_login(text)]))[0]
         return sorted(zip(self.labels.classes_, probs), key=lambda p: -p[1])
 
     def kinds(self, text: str) -> list[str]:
@@ -119,7 +130,7 @@ class KindClassifier:
         is more confident wins (a bare "XL" or "the pending one" needs the question it answers)."""
         ranked = self.ranked(text)
         if context:
-            framed = self.ranked(f"{context[-100:]} || {text}")
+            framed = self.ranked(f"{context[-100:]} || {without_login(text)}")
             ranked = framed if framed[0][1] > ranked[0][1] else ranked
         chosen = [str(k) for k, p in ranked if p >= threshold][:3] or [str(ranked[0][0])]
         if chosen == ["spoof"]:  # the pasted "system" text usually carries the request it wants done
