@@ -590,14 +590,14 @@ def test_replay_only_expectations_are_skipped_in_live_runs(tmp_path):
 
     path = write(tmp_path, """
     - id: condition-story
-      description: replayed, the understanding cites words for the condition the customer never wrote, so the
+      description: replayed, the understanding claims a condition the customer never wrote nor meant, so the
         runtime checks the return and asks; live, a good model cites the customer's own words
       tags: [kind:recovery]
       customer:
         turns:
           - say: "jane.doe@example.com, 94107. Please return W1002, the box is still sealed."
-            understand: {lang: en, requests: [{kind: start_return, order: W1002, condition: unopened,
-                                               condition_words: never opened}]}
+            understand: {lang: en, requests: [{kind: start_return, order: W1002, condition: defective,
+                                               condition_words: it arrived broken}]}
       expect:
         tool_calls: [{tool: check_refund_eligibility, args: {order_id: W1002}, status: ok, replay_only: true}]
         no_tool_calls: [{tool: start_return, phase: execute}]
