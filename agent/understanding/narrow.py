@@ -66,7 +66,11 @@ class E5Features:
         return self.transform(texts)
 
     def transform(self, texts: list[str]) -> np.ndarray:
-        return np.atleast_2d(np.asarray(self.model.query(list(texts)), dtype=np.float32))
+        return np.stack([self.embed(t) for t in texts])
+
+    @lru_cache(maxsize=4096)  # the same text (a choice's meaning, a repeated clause) is embedded once
+    def embed(self, text: str) -> np.ndarray:
+        return np.asarray(self.model.query([text]), dtype=np.float32).reshape(-1)
 
 
 class CharFeatures:
@@ -113,7 +117,8 @@ class KindClassifier:
         y = self.labels.fit_transform([{r["kind"] for r in messages[i]["requests"]} for i in rows])
         x = x[rows]
         c = 100.0 if self.features.name == "e5" else 10.0
-        self.model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y)
+        self.model = _fitted(lambda: OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y),
+                             f"{self.features.name}-{bank_key([_text(m) for m in messages])}-{c}")
 
     def ranked(self, text: str) -> list[tuple[str, float]]:
         probs = self.model.predict_proba(self.features.transform([without_login(text)]))[0]
@@ -160,6 +165,28 @@ class ExampleRetriever:
         return "\n".join(lines)
 
 
+def _fitted(fit: Any, key: str) -> Any:
+    """A fitted model from the cache directory (keyed by the bank and the features), or fitted now and
+    kept there: a fresh process starts in a fraction of the fitting time."""
+    import pickle
+
+    import sklearn
+
+    from agent.models.embedded import cache_dir
+
+    path = cache_dir() / f"kinds-{key}-{sklearn.__version__}.pkl"
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        model = fit()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(model))
+    except OSError:
+        pass
+    return model
+
+
 @lru_cache(maxsize=1)
 def default_classifier() -> KindClassifier:
     return KindClassifier()
@@ -180,7 +207,7 @@ def closest(words: str, names: list[str], *, floor: float = 0.8, margin: float =
 def build() -> Path:
     """Embed the bank and store the vectors next to it (run after editing examples.yaml)."""
     texts = [_text(m) for m in bank()]
-    vectors = E5Features().transform(texts).astype(np.float16)
+    vectors = np.atleast_2d(np.asarray(E5Features().model.query(texts), dtype=np.float32)).astype(np.float16)
     np.savez_compressed(EMBEDDINGS, key=bank_key(texts), vectors=vectors)
     return EMBEDDINGS
 
