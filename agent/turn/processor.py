@@ -300,6 +300,10 @@ class Processor:
             return request.order
         if len(self.ids.orders) == 1:
             return self.ids.orders[0]
+        claimed = {r.order for r in self.understanding.requests if r.order}
+        unclaimed = [o for o in self.ids.orders if o not in claimed]
+        if len(unclaimed) == 1:  # several ids, one not taken by another request: it is this one's
+            return unclaimed[0]
         order = None if self.ids.orders else self.session.last_order()
         if order is None and required:
             self.ask(texts.ASK_ORDER, request)

@@ -129,7 +129,7 @@ class KindClassifier:
         keep = [str(k) for k, p in ranked[: self.top] if p >= self.floor] or [str(ranked[0][0])]
         return keep + [k for k in ALWAYS if k not in keep]
 
-    def decide(self, text: str, context: str | None = None, *, threshold: float = 0.5) -> list[str]:
+    def decide(self, text: str, context: str | None = None, *, threshold: float = 0.5, wanted: int = 1) -> list[str]:
         """The message's request kinds, most likely first: every kind at `threshold` or above (at most
         three), else the most likely one. With the agent's last words as context too, the reading that
         is more confident wins (a bare "XL" or "the pending one" needs the question it answers)."""
@@ -140,6 +140,11 @@ class KindClassifier:
         chosen = [str(k) for k, p in ranked if p >= threshold][:3] or [str(ranked[0][0])]
         if chosen == ["spoof"]:  # the pasted "system" text usually carries the request it wants done
             chosen += [str(k) for k, p in ranked[1:2] if p >= 0.2]
+        # Several order ids and fewer requests: one message, several things to do. The next likely kinds
+        # join; failing those, the same kind again (the model assigns each its order).
+        wanted = min(wanted, 3)
+        chosen += [str(k) for k, p in ranked if p >= 0.1 and str(k) not in chosen][: max(0, wanted - len(chosen))]
+        chosen += [chosen[0]] * max(0, wanted - len(chosen))
         return chosen
 
     def probability(self, text: str, kind: str) -> float:

@@ -132,7 +132,8 @@ class Understander:
         if self.mode != "decide":
             return [k.name for k in allowed_kinds(verified, self.narrower.kinds(text))]
         allowed = {k.name for k in allowed_kinds(verified)}
-        decided = [k for k in self.narrower.decide(text, agent_said) if k in allowed]
+        wanted = len(find_identifiers(text).orders)
+        decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
         return decided or ["smalltalk" if verified else "clarify"]  # a login once verified: nothing to do
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
