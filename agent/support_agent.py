@@ -85,10 +85,12 @@ class SupportAgent:
 
     def warm(self) -> None:
         """Prefill the model's prompt prefix (embedded model; a no-op elsewhere)."""
+        classifier = threading.Thread(target=lambda: self.understander.narrower, daemon=True)
+        classifier.start()  # the kind classifier loads while the model does
         warm = getattr(self.model, "warm", None)
-        if warm is None:
-            return
-        warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
+        if warm is not None:
+            warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
+        classifier.join()
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),
