@@ -112,7 +112,7 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None,
         return args.model_copy(update={"tool": name})
     if tool.requires_identity and ctx.customer_id is None:
         return denied(NOT_VERIFIED_RULE,
-                      msg(N_("I need to verify the customer first (email and zip code, or order id and email).")),
+                      msg(N_("I need to verify who you are first (email and zip code, or order id and email).")),
                       alternatives=[msg(N_("verify with email and zip code")),
                                     msg(N_("verify with order id and email"))],
                       ).model_copy(update={"tool": name})

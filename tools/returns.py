@@ -263,7 +263,7 @@ def start_return(ctx: ToolContext, args: StartReturnArgs) -> Plan | ToolResult:
     order = quote.order
     reason = args.reason.strip()
     label = (msg(N_("A prepaid return label will be emailed.")) if quote.prepaid_label
-             else msg(N_("The customer ships the items back at their own cost.")))
+             else msg(N_("You ship the items back at your own cost.")))
     summary = msg(N_("Start a return for {items} from order {order_id} ({condition}; reason: {reason}). "
                      "Refund {refund} ({breakdown}). {label} {notes}"),
                   items=quote.items_listing(), order_id=order["id"], condition=condition_word(args.condition),

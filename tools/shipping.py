@@ -73,7 +73,7 @@ def _tracking_message(order: dict[str, Any], shipment: dict[str, Any], move: dic
         return msg(N_("Order {order_id} was delivered on {day}."), order_id=order["id"], day=as_date(day))
     if move["lost_claim_eligible"]:
         return msg(N_("Order {order_id} has had no tracking movement for {days} days and its estimated delivery "
-                      "has passed: the customer may report it lost and choose a replacement or a refund."),
+                      "has passed: you can report it lost and choose a replacement or a refund."),
                    order_id=order["id"], days=move["days_without_movement"])
     if move["delayed"]:
         return msg(N_("Order {order_id} is delayed: no tracking update for {days} days."),
