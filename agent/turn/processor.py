@@ -205,7 +205,11 @@ class Processor:
         return {**args, "to_store_credit": self.choice(request, "method") == "store_credit"}
 
     def _args_file_complaint(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
-        category = request.slots.get("category") or "other"
+        """What the complaint is about is read from the customer's own message, by meaning (any
+        language); the model's label only when the message says nothing clear."""
+        meanings = MEANINGS["category"]
+        index = closest(self.summary(), list(meanings.values()), floor=0.0, margin=0.005)
+        category = list(meanings)[index] if index is not None else request.slots.get("category") or "other"
         return {**args, "category": category, "summary": self.summary()}
 
     def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:

@@ -95,4 +95,9 @@ MEANINGS: dict[str, dict[str, str]] = {
                "refund": "a refund, my money back"},
     "method": {"original": "back to my card or original payment method",
                "store_credit": "as store credit or gift card balance"},
+    # not the customer's choice, but what their complaint is about: read from their own words
+    "category": {"defective": "the item I received is broken, damaged, torn or stopped working",
+                 "wrong_item": "I received the wrong item, not what I ordered",
+                 "billing": "I was charged twice or charged the wrong amount, a billing problem",
+                 "other": "bad service, a late delivery, rude staff or another problem"},
 }
