@@ -109,7 +109,8 @@ class Processor:
 
     def _question(self, request: Request) -> None:
         articles: list[dict[str, Any]] = []
-        for query in dict.fromkeys([str(request.slots.get("topic") or ""), self.text[:300]]):
+        topic = str(request.slots.get("topic") or "").replace("_", " ")
+        for query in dict.fromkeys([topic, self.text[:300]]):
             if query.strip() and not articles:  # the topic first; the customer's own words if it finds nothing
                 result = self.session.run_tool("search_help_center", {"query": query}, self.emit)
                 articles = result.data.get("articles") or [] if result.status == "ok" else []
