@@ -336,7 +336,13 @@ class Processor:
             return None
         if words and resembles_words(self.session.customer_words(), words):
             index = closest(words, list(meanings.values()), floor=0.0, margin=MARGIN) if meanings else None
-            return list(meanings)[index] if index is not None else value
+            if index is not None:
+                return list(meanings)[index]
+            if value in self.session.agent.policy.returns.prepaid_label_conditions:
+                # the store pays for this one: the words must at least mean it more than anything else
+                best = closest(words, list(meanings.values()), floor=0.0, margin=0.0)
+                return value if best is not None and list(meanings)[best] == value else None
+            return value
         # the model's words were not the customer's: accept its value only if something they said means it
         return value if meanings and self.meant(value, meanings) else None
 
