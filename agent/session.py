@@ -197,9 +197,6 @@ class Session:
         self.agenda.append({"tool": tool, "arguments": args})
         self._save_state()
 
-    def first_message(self) -> bool:
-        return self._first_message()
-
     def audit_rewrite(self, composed: str, rewritten: str | None) -> None:
         self._audit("reply_rewrite", {"composed": composed}, phase="guard",
                     status="ok" if rewritten else "replaced", message=rewritten or "kept the composed reply")
@@ -393,7 +390,7 @@ class Session:
 
     # ---- evidence for the guards ----------------------------------------------------------------
 
-    def _first_message(self) -> bool:
+    def first_message(self) -> bool:
         """No earlier customer message (whose request would still be waiting on verification)."""
         row = self.agent.store.one("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND role = 'user'",
                                    (self.id,))

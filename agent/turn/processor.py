@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
 from agent.turn import texts
 from agent.understanding.ids import Identifiers, contains_words, resembles_words
 from agent.understanding.kinds import KINDS, MEANINGS
-from agent.understanding.narrow import closest
+from agent.understanding.narrow import closest, without_login
 from agent.understanding.understand import Request, Understanding
 from tools.i18n import Listing
 from tools.registry import get_tool
@@ -265,9 +266,7 @@ class Processor:
             self.follow_up(result)
 
     def relay(self, result: ToolResult) -> None:
-        part = self.said_result(result)
-        if not any((p.message_id, p.params) == (part.message_id, part.params) for p in self.parts):
-            self.parts.append(part)
+        self.add(self.said_result(result))
         if result.status == "denied" and result.alternative_messages:
             self.say(texts.INSTEAD, "denied", options=Listing(items=list(result.alternative_messages),
                                                                style="semicolon"))
@@ -316,10 +315,12 @@ class Processor:
 
     def summary(self) -> str:
         """The customer's message for a ticket, without their login details."""
-        text = self.text
-        for value in (*self.ids.emails, *self.ids.zips):
-            text = text.replace(value, "…")
-        return " ".join(text.split())[:1000] or "(no message)"
+        return without_login(self.text, "…")[:1000] or "(no message)"
+
+    @cached_property
+    def customer_words(self) -> str:
+        """Everything the customer wrote in this conversation, read once per turn."""
+        return self.session.customer_words()
 
     def own_words(self, request: Request, slot: str) -> str | None:
         """A free-text slot (a reason) only when it is the customer's own words."""
@@ -334,7 +335,7 @@ class Processor:
         meanings = MEANINGS.get(slot, {})
         if value is None:
             return None
-        if words and resembles_words(self.session.customer_words(), words):
+        if words and resembles_words(self.customer_words, words):
             index = closest(words, list(meanings.values()), floor=0.0, margin=MARGIN) if meanings else None
             if index is not None:
                 return list(meanings)[index]
@@ -347,13 +348,13 @@ class Processor:
         return value if meanings and self.meant(value, meanings) else None
 
     def meant(self, value: str, meanings: dict[str, str]) -> bool:
-        clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.session.customer_words()) if c.strip()]
+        clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.customer_words) if c.strip()]
         names = list(meanings)
         return any(names[i] == value for c in clauses[-12:]
                    if (i := closest(c, list(meanings.values()), floor=0.0, margin=MARGIN)) is not None)
 
     def said(self, words: str) -> bool:
-        return contains_words(self.session.customer_words(), words)
+        return contains_words(self.customer_words, words)
 
     def address(self, request: Request) -> dict[str, str] | None:
         """The new address as far as the customer gave it (every part in their words): the tool judges
@@ -382,6 +383,10 @@ class Processor:
                        slots={**asked.slots, **request.slots})
 
     def say(self, message_id: str, kind: str = "result", **params: Any) -> None:
-        part = Said(message_id, kind, params)
-        if message_id and not any((p.message_id, p.params) == (message_id, params) for p in self.parts):
+        if message_id:
+            self.add(Said(message_id, kind, params))
+
+    def add(self, part: Said) -> None:
+        """A part of the reply, once (the same message with the same facts is said once)."""
+        if not any((p.message_id, p.params) == (part.message_id, part.params) for p in self.parts):
             self.parts.append(part)

@@ -22,7 +22,6 @@ ASK_LOGIN = N_("I can help with that. First I need to verify who you are: what i
 ASK_ORDER = N_("Which order is this about? Please give me the order number (it starts with W).")
 ASK_CONDITION = N_("What condition is the item in: unopened, opened or used, defective (it doesn't work "
                    "or arrived damaged), or not the item you ordered?")
-ASK_REMEDY = N_("Would you like a replacement sent at no charge, or a full refund?")
 ASK_ADDRESS = N_("What is the full new address: street and number, city, state and zip code?")
 # i18n: {field} is the account field in English: email, phone or address
 ASK_ACCOUNT_VALUE = N_("What should the new {field} be?")
@@ -40,10 +39,6 @@ DECLINED = N_("Okay, I have not made that change. Is there anything else I can h
 VERIFIED = N_("Thanks{name}, you're verified.")
 # i18n: {name} is empty, or a space and the customer's first name (" Jane"); write it with no space before
 VERIFIED_HOW_CAN_I_HELP = N_("Thanks{name}, you're verified. How can I help?")
-# i18n: {summary} is the next change that will be asked for after the current one
-QUEUED = N_("After that, I'll also prepare: {summary}")
-MODEL_TROUBLE = N_("I'm sorry, I didn't quite get that. Could you say it again in other words? I can also "
-                   "hand you over to a human agent.")
 EMPTY = N_("Please type a message.")
 TOO_LONG = N_("Your message is too long for me ({length} characters). Please send it in parts of up to "
               "{limit} characters.")

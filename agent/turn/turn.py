@@ -34,8 +34,6 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     if pending is not None and understanding.answer in ("yes", "no"):
         proc.parts.append(Said("", "result", text=session.resolve_pending(pending, understanding.answer == "yes", emit)))
         return session.say(compose(proc.parts, understanding.lang), emit)
-    if pending is not None:  # something else: the change stays open, asked again after the answers
-        proc.done.add("pending")
     if pending is None and understanding.answer in ("yes", "no") and not understanding.requests:
         proc.say(texts.NOTHING_PENDING, "ask")
     proc.run()

@@ -80,10 +80,6 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 ]}
 
 
-def words_slot(choice: str) -> str:
-    return f"{choice}_words"
-
-
 # What each value of a customer's choice means, for checking the words they used against it by meaning
 # (in any language: the comparison is by multilingual sentence embeddings, see narrow.closest).
 MEANINGS: dict[str, dict[str, str]] = {

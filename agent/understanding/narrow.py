@@ -28,13 +28,14 @@ ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
 EMBEDDINGS = Path(__file__).with_name("bank_embeddings.npz")
 
 
-def without_login(text: str) -> str:
-    """The message as the classifier reads it: emails, zip codes and phone numbers removed (code reads
-    the login itself; left in, they make "email, zip. Cancel W1001" look like a bare login)."""
+def without_login(text: str, mark: str = " ") -> str:
+    """The message without its login details (emails, zip codes), each replaced by `mark`: as the
+    classifier reads it (code reads the login itself; left in, they make "email, zip. Cancel W1001"
+    look like a bare login), and as a ticket keeps it."""
     ids = find_identifiers(text)
     plain = normalize(text)
     for value in (*ids.emails, *ids.zips):
-        plain = plain.replace(value, " ")
+        plain = plain.replace(value, mark)
     return " ".join(plain.split()) or text
 
 
