@@ -7,11 +7,11 @@ resumed after the process died, and web workers can be added freely.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import sqlite_utils
 
+from tools.masking import mask_card_numbers
 from tools.migrations import Migration, migrate
 from tools.store import Store
 
@@ -63,30 +63,9 @@ def migrate_agent_tables(store: Store) -> None:
     migrate(store.db, AGENT_MIGRATIONS)
 
 
-# Payment numbers never reach transcripts or logs: a run of 13-19 digits (spaces/dashes allowed)
-# that passes the Luhn check is masked to its last four digits before anything is written.
-_DIGIT_RUN = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _mask(match: re.Match) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    return f"[card ending {digits[-4:]}]" if _luhn_ok(digits) else match.group(0)
-
-
 def redact(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return _DIGIT_RUN.sub(_mask, text)
+    """Payment card numbers never reach transcripts or logs: masked to their last four digits."""
+    return mask_card_numbers(text)
 
 
 def dumps(value: Any) -> str:

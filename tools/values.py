@@ -7,8 +7,10 @@ import unicodedata
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from tools.masking import mask_card_numbers
 
 _ORDER_ID = re.compile(r"^\s*#?\s*([Ww])\s*-?\s*(\d+)\s*$")
 
@@ -71,9 +73,10 @@ def FreeText(max_length: int, *, min_length: int | None = None, pattern: str | N
     """The type of every free-text argument of every tool (a test walks the argument models to keep it
     so): plain text as `plain_text` checks it, at most `max_length` characters once its surrounding
     whitespace is dropped. The limits are part of the type, so an optional field (`FreeText(60) | None`)
-    reports them as clearly as a required one."""
+    reports them as clearly as a required one. A card number in it is masked (tools/masking.py), so no
+    reason, summary or ticket stores one."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern),
-                     BeforeValidator(plain_text)]
+                     BeforeValidator(plain_text), AfterValidator(mask_card_numbers)]
 
 
 def money(cents: int) -> str:

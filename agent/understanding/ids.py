@@ -11,9 +11,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-_ORDER = re.compile(r"(?<![A-Za-z0-9@._-])#?[Ww][-\s]?(\d{4,6})(?![0-9])")
+# W + digits after anything but an id's own characters; an upper-case W also right after a word
+# ("pedidoW1003"), where a lower-case one would more likely be part of a word.
+_ORDER = re.compile(r"(?:(?<![A-Za-z0-9@._-])#?[Ww]|(?<![0-9@._-])(?<=[A-Za-z])W)[-\s]?(\d{4,6})(?![0-9])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_ZIP = re.compile(r"(?<![A-Za-z0-9$.,/#-])(\d{5})(?:-\d{4})?(?![0-9]|[.,]\d|%)")
+_ZIP = re.compile(r"(?<![0-9$.,/#Ww-])(\d{5})(?:-\d{4})?(?![0-9]|[.,]\d|%)")
 _PHONE = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d[\d\s().-]{7,}\d(?![0-9])")
 
 
@@ -95,3 +97,9 @@ def resembles_words(haystack: str, needle: str, *, score: float = 75.0) -> bool:
 
     n = fold(needle)
     return bool(n) and (n in fold(haystack) or fuzz.partial_ratio(n, fold(haystack)) >= score)
+
+
+def without_identifiers(text: str) -> str:
+    """The message's words: its emails, order ids and digits taken out (what says its language)."""
+    plain = _ORDER.sub(" ", _EMAIL.sub(" ", normalize(text)))
+    return re.sub(r"\d+", " ", plain)
