@@ -59,6 +59,12 @@ def m001_conversations(db: sqlite_utils.Database) -> None:
     db["audit_log"].create_index(["conversation_id", "id"])
 
 
+@_agent_migration
+def m002_conversation_language(db: sqlite_utils.Database) -> None:
+    # the conversation's language (a locale such as "zh" or "es"), kept so a resumed one goes on in it
+    db["conversations"].add_column("lang", str)
+
+
 def migrate_agent_tables(store: Store) -> None:
     migrate(store.db, AGENT_MIGRATIONS)
 

@@ -13,7 +13,10 @@ import secrets
 import threading
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator
 
-from agent.events import Event, PendingAction, Reply, activity_label
+from agent.events import Event, PendingAction, Reply
+from agent.labels import activity_label
+from agent.language import conversation_language, has_catalog, locale_name
+from agent.messages import render
 from agent.persistence import dumps, redact
 from agent.turn import texts
 from agent.turn.turn import understood_turn
@@ -21,6 +24,7 @@ from agent.understanding.ids import contains_words, find_identifiers
 from agent.understanding.narrow import closest
 from agent.understanding.understand import Request
 from tools.context import ToolContext
+from tools.i18n import ENGLISH
 from tools.registry import get_tool, run_tool
 from tools.results import ToolResult
 from tools.values import iso
@@ -47,6 +51,7 @@ class Session:
         self.customer_id: str | None = row["customer_id"]
         self.failed_verifications: int = row["failed_verifications"] or 0
         self.agenda: list[dict[str, Any]] = json.loads(row["agenda"] or "[]")
+        self.lang: str = row.get("lang") or ENGLISH  # the conversation's language (agent/language.py)
         last = agent.store.one("SELECT max(turn) AS t FROM messages WHERE conversation_id = ?", (session_id,))
         self.turn = (last or {}).get("t") or 0
 
@@ -97,6 +102,38 @@ class Session:
         with self._lock:
             self.customer_id = row["id"]
             self._save_state()
+
+    def set_language(self, lang: str) -> None:
+        """The conversation's language, e.g. "zh", "es" or "fr" (the customer's messages may change it)."""
+        with self._lock:
+            self.lang = locale_name(lang)
+            self._save_state()
+
+    def note_language(self, text: str, model_lang: str | None) -> str:
+        """The conversation's language after this customer message (evidence enough switches it)."""
+        lang = conversation_language(self.lang, text, model_lang)
+        if lang != self.lang:
+            self.set_language(lang)
+        return self.lang
+
+    @property
+    def reply_locale(self) -> str:
+        """The locale replies are composed in: the conversation's, or English where no catalog ships
+        (the model translates those, fact-checked)."""
+        return self.lang if has_catalog(self.lang) else ENGLISH
+
+    def render(self, message_id: str, params: dict[str, Any] | None = None) -> str:
+        return render(message_id, params, self.reply_locale)
+
+    def result_text(self, result: ToolResult) -> str:
+        """A tool result's message in the conversation's language (a message with no catalog id as is)."""
+        return self.render(result.message_id, result.params) if result.message_id else result.message
+
+    def summary_text(self, result: ToolResult) -> str:
+        """A write's confirmation summary in the conversation's language: what the customer confirms."""
+        if result.summary_id:
+            return self.render(result.summary_id, result.summary_params)
+        return result.summary or self.result_text(result)
 
     @property
     def pending_action(self) -> PendingAction | None:
@@ -213,7 +250,7 @@ class Session:
     def offer(self, tool: str, args: dict[str, Any], question: str) -> None:
         """A follow-up the customer answers yes or no to (e.g. a human's approval), held like a change
         and audited like one (proposed now, run on their yes)."""
-        action = self._create_pending(tool, args, question)
+        action = self._create_pending(tool, args, self.render(question))
         self._audit(tool, args, phase="preview", status="needs_confirmation", action_id=action.id,
                     message=question)
 
@@ -286,9 +323,9 @@ class Session:
         self.turn += 1
         text = (text or "").strip()
         if not text:
-            return self._say(texts.EMPTY, emit)
+            return self._say(self.render(texts.EMPTY), emit)
         if len(text) > MAX_MESSAGE:
-            return self._say(texts.TOO_LONG.format(length=len(text), limit=MAX_MESSAGE), emit)
+            return self._say(self.render(texts.TOO_LONG, {"length": len(text), "limit": MAX_MESSAGE}), emit)
         self._add_message("user", text, visible=True)
         return understood_turn(self, text, emit)
 
@@ -297,14 +334,14 @@ class Session:
     def run_tool(self, name: str, args: dict[str, Any], emit: Emit) -> ToolResult:
         """Run a read, or preview a write (which becomes the pending action); audited and announced."""
         emit(Event(type="tool_call", data={"tool": name, "arguments": args if isinstance(args, dict) else {},
-                                           "label": activity_label(name, args)}))
+                                           "label": activity_label(name, args, self.reply_locale)}))
         ctx = self._context()
         result = run_tool(ctx, name, args)
         self._adopt(ctx)
         tool = get_tool(name)
         phase = "preview" if tool is not None and tool.is_write else "read"
         if result.status == "needs_confirmation":
-            action = self._create_pending(name, args, result.summary or result.message)
+            action = self._create_pending(name, args, self.summary_text(result))
             result = result.model_copy(update={"data": {**result.data, "action_id": action.id}})
             self._audit(name, args, phase=phase, result=result, action_id=action.id)
             emit(Event(type="tool_result", data=_result_event(name, result)))
@@ -328,7 +365,7 @@ class Session:
             if action.status != "pending":
                 # Idempotent: a second confirm (double click, retry) writes nothing and says so.
                 text = (json.loads(row["result"]).get("message") if row["result"] else None) or \
-                    texts.ALREADY_RESOLVED.format(status=action.status)
+                    self.render(texts.ALREADY_RESOLVED, {"status": action.status})
                 emit(Event(type="turn_done", data={"text": text, "pending_action": None}))
                 return Reply(session_id=self.id, text=text, events=events, pending_action=self.pending_action)
             self.turn += 1
@@ -349,13 +386,13 @@ class Session:
             status = "executed" if result.status == "ok" else "failed"
             self._audit(action.tool, action.arguments, phase="execute", result=result, action_id=action.id,
                         confirmed_by=by)
-            text = result.message
+            text = self.result_text(result)
         else:
             result = None
             status = "declined"
             self._audit(action.tool, action.arguments, phase="decline", status="declined",
                         action_id=action.id, message="declined by the customer")
-            text = texts.DECLINED
+            text = self.render(texts.DECLINED)
         with store.write() as db:
             db.execute("UPDATE pending_actions SET status = ?, result = ?, resolved_at = ? WHERE id = ?",
                        (status, result.model_dump_json() if result else None, now, action.id))
@@ -371,8 +408,8 @@ class Session:
             self._save_state()
             result = self.run_tool(item["tool"], item["arguments"], emit)
             if result.status == "needs_confirmation":
-                return texts.CONFIRM.format(summary=self.pending_action.summary)
-            return result.message
+                return self.render(texts.CONFIRM, {"summary": self.pending_action.summary})
+            return self.result_text(result)
         return None
 
     def _create_pending(self, tool: str, args: Any, summary: str) -> PendingAction:
@@ -410,9 +447,9 @@ class Session:
 
     def _save_state(self) -> None:
         with self.agent.store.write() as db:
-            db.execute("UPDATE conversations SET customer_id = ?, failed_verifications = ?, agenda = ?, "
+            db.execute("UPDATE conversations SET customer_id = ?, failed_verifications = ?, agenda = ?, lang = ?, "
                        "updated_at = ? WHERE id = ?",
-                       (self.customer_id, self.failed_verifications, dumps(self.agenda),
+                       (self.customer_id, self.failed_verifications, dumps(self.agenda), self.lang,
                         iso(self.agent.clock()), self.id))
 
     def _say(self, text: str, emit: Emit, *, error: bool = False, streamed: bool = False,

@@ -218,17 +218,41 @@ def test_the_runtimes_words_are_catalog_messages():
 
 
 def test_the_runtimes_words_live_in_one_module():
-    """agent/turn/texts.py is the one place of the runtime's own words: no other module of agent/
-    marks a catalog message."""
+    """agent/turn/texts.py is the one place of the runtime's own words, agent/labels.py the one place of
+    the surfaces' labels (REPL, widget, activity): no other module of agent/ marks a catalog message."""
     places = {path for m in MessageCatalog().template if m.id for path, _ in m.locations if path.startswith("agent/")}
-    assert places == {"agent/turn/texts.py"}
+    assert places == {"agent/turn/texts.py", "agent/labels.py"}
 
 
 # ---- shipped catalogs and the check over them ---------------------------------------------------
 
 def test_every_shipped_catalog_has_every_msgid_with_the_same_placeholders():
-    assert "en" in MessageCatalog().locales()
+    assert {"en", "zh", "es"} <= set(MessageCatalog().locales())
     assert check_catalogs() == []
+
+
+def test_the_check_catches_an_untranslated_msgid_and_a_missing_plural_form(tmp_path):
+    def translate(catalog):
+        catalog[N_("Verified: {name}.")].string = ""
+        catalog[N_("within {count} business day")].string = ("[xx] in {count} day",)
+    _pseudo_locale(tmp_path, translate)
+    problems = check_catalogs(tmp_path)
+    assert problems == ["xx: msgid 'Verified: {name}.' is not translated",
+                        "xx: msgid 'within {count} business day' is not translated"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "es"])
+def test_every_message_id_the_tools_return_renders_in_each_shipped_language(results, lang):
+    """Every real tool result, in Chinese and Spanish: translated (not the English), with its ids."""
+    texts_ = [t for r in results for t in _texts(r)]
+    translated = 0
+    for message_id, params, english in texts_:
+        said = render(message_id, params, lang)
+        assert said and "{" not in said
+        for order in {v for v in params.values() if isinstance(v, str) and v.startswith("W")}:
+            assert order in said
+        translated += said != english
+    assert translated >= len(texts_) - 2
 
 
 def _pseudo_locale(directory: Path, translate) -> Path:
@@ -236,6 +260,9 @@ def _pseudo_locale(directory: Path, translate) -> Path:
     (directory / "messages.pot").write_bytes((HERE / "messages.pot").read_bytes())
     with (HERE / "messages.pot").open("rb") as f:
         catalog = _new_locale("en", read_po(f))
+    for message in catalog:  # a complete catalog (every msgid "translated" as itself), then the test's changes
+        if message.id:
+            message.string = message.id
     translate(catalog)
     path = directory / "locale" / "xx" / "LC_MESSAGES" / "messages.po"
     path.parent.mkdir(parents=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agent.models.scripted import ScriptedModel
 from agent.support_agent import SupportAgent
+from agent.messages import render
 from agent.turn import texts
 from tests.agent_harness import NOW, demo_db
 
@@ -45,7 +46,7 @@ def test_anything_but_yes_writes_nothing(tmp_path):
     session.send(f"{JANE} cancel W1001, mistake")
     reply = session.send("不用了")
     assert order_status(agent, "W1001") == "pending"
-    assert reply.text == texts.DECLINED
+    assert reply.text == render(texts.DECLINED, {}, "zh") == "好的，我没有做这项更改。还有什么可以帮您的吗？"
 
 
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):

@@ -130,6 +130,8 @@ def check_catalogs(directory: Path = HERE) -> list[str]:
 
 
 def check_locale(template: Catalog, po: Catalog, locale: str) -> list[str]:
+    """English's catalog may leave a msgid untranslated (the msgid is the English); another shipped
+    language must translate every one, with every plural form of the language."""
     problems = []
     for message in template:
         if not message.id:
@@ -138,9 +140,16 @@ def check_locale(template: Catalog, po: Catalog, locale: str) -> list[str]:
         found = po.get(message.id)
         if found is None or found.pluralizable != message.pluralizable:
             problems.append(f"{locale}: missing msgid {key!r}")
+        elif locale != ENGLISH and (found.fuzzy or not _translated(found, po.num_plurals)):
+            problems.append(f"{locale}: msgid {key!r} is not translated")
         elif found.string and not found.fuzzy:
             problems += check_translation(message, found, locale)
     return problems
+
+
+def _translated(message: Any, forms: int) -> bool:
+    strings = message.string if message.pluralizable else (message.string,)
+    return len(strings) == (forms if message.pluralizable else 1) and all(strings)
 
 
 def check_translation(message: Any, found: Any, locale: str) -> list[str]:

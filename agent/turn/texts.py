@@ -53,3 +53,5 @@ ASK_WHICH_ITEM = N_("Which item of order {order_id} is this about?")
 URGENT = N_("I have marked this as urgent.")
 # i18n: a confirm or decline sent again for a change already settled; {status} is executed, declined or failed
 ALREADY_RESOLVED = N_("That action was already {status}.")
+# i18n: added under a reply that could not be translated into the customer's language (it stays English)
+IN_ENGLISH = N_("(Sorry, I could not translate this reply reliably, so it is in English.)")

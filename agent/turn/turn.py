@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agent.messages import render
 from agent.turn import texts
 from agent.turn.compose import compose
 from agent.turn.processor import Processor, Said
@@ -31,9 +32,10 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
         proc.login(login)
     understanding = session.understand(text, pending.summary if pending else None)
     proc.understanding = understanding
+    session.note_language(text, None if understanding.error else understanding.lang)
     if pending is not None and understanding.answer in ("yes", "no"):
         proc.parts.append(Said("", "result", text=session.resolve_pending(pending, understanding.answer == "yes", emit)))
-        return session.say(compose(proc.parts, understanding.lang), emit)
+        return session.say(_final(session, compose(proc.parts, session.reply_locale), text), emit)
     if pending is None and understanding.answer in ("yes", "no") and not understanding.requests:
         proc.say(texts.NOTHING_PENDING, "ask")
     proc.run()
@@ -41,17 +43,21 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
         proc.run(session.take_deferred())
     if pending is not None and session.pending_action is not None:
         proc.say(texts.CONFIRM, "confirm", summary=session.pending_action.summary)
-    composed = compose(_with_greeting(proc.parts), understanding.lang)
-    return session.say(_final(session, composed, understanding, text), emit)
+    composed = compose(_with_greeting(proc.parts), session.reply_locale)
+    return session.say(_final(session, composed, text), emit)
 
 
-def _final(session: "Session", composed: str, understanding: Understanding, text: str) -> str:
-    """The composed reply, or (`reply="model"`) the model's rewrite of it when it keeps every fact."""
-    if session.agent.reply != "model":
+def _final(session: "Session", composed: str, text: str) -> str:
+    """The composed reply; the model's rewrite of it when it keeps every fact: `reply="model"`, or a
+    conversation in a language with no catalog (translated; if the check fails, English with a note)."""
+    translate = session.reply_locale != session.lang
+    if session.agent.reply != "model" and not translate:
         return composed
-    rewritten = rewrite(session.agent.model, composed, understanding.lang, text)
+    rewritten = rewrite(session.agent.model, composed, session.lang, text)
     session.audit_rewrite(composed, rewritten)
-    return rewritten or composed
+    if rewritten:
+        return rewritten
+    return f"{composed}\n\n{render(texts.IN_ENGLISH)}" if translate else composed
 
 
 def _with_greeting(parts: list[Said]) -> list[Said]:
