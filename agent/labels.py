@@ -36,6 +36,8 @@ REPL = {
     "agent": N_("agent"),
     "confirm_title": N_("Please confirm"),
     "confirm_prompt": N_("Go ahead? [y/n]"),
+    # i18n: the answers to "Go ahead? [y/n]" that mean yes, separated by spaces (like the C library's YESEXPR)
+    "yes_keys": N_("y yes"),
     "thinking": N_("thinking…"),
     "new_conversation": N_("New conversation."),
     "bye": N_("bye"),

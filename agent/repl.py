@@ -12,11 +12,13 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.status import Status
 from rich.text import Text
 
 from agent.events import Event, Reply
+from agent.labels import REPL, labels
 from agent.session import Session
 from agent.support_agent import SupportAgent
 
@@ -31,12 +33,13 @@ Type a message as the customer would. Commands:
 
 class Repl:
     def __init__(self, agent: SupportAgent, *, show_tools: bool = False, console: Console | None = None,
-                 interactive: bool | None = None):
+                 interactive: bool | None = None, lang: str | None = None):
         self.agent = agent
+        self.lang = lang
         self.console = console or Console(highlight=False)
         self.show_tools = show_tools
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
-        self.session: Session = agent.session()
+        self.session: Session = agent.session(lang)
         self._status: Status | None = None
         self._streaming = False
 
@@ -55,9 +58,9 @@ class Repl:
             "Type [bold]/help[/] for commands.", border_style="cyan"))
         while True:
             try:
-                text = prompt.prompt("you › ")
+                text = prompt.prompt(f"{self.label('you')} › ")
             except (EOFError, KeyboardInterrupt):
-                self.console.print("[dim]bye[/]")
+                self.console.print(f"[dim]{self.label('bye')}[/]")
                 return 0
             try:
                 if not self._handle(text):
@@ -71,7 +74,7 @@ class Repl:
             text = line.rstrip("\n")
             if not text.strip():
                 continue
-            self.console.print(f"[bold]you ›[/] {text}")
+            self.console.print(f"[bold]{self.label('you')} ›[/] {text}")
             if not self._handle(text):
                 break
         return 0
@@ -83,8 +86,8 @@ class Repl:
         if command == "/help":
             self.console.print(HELP)
         elif command == "/reset":
-            self.session = self.agent.session()
-            self.console.print("[dim]New conversation.[/]")
+            self.session = self.agent.session(self.lang)
+            self.console.print(f"[dim]{self.label('new_conversation')}[/]")
         elif command == "/policy":
             self.console.print(Markdown(self.agent.policy.prose))
         elif command == "/trace":
@@ -102,7 +105,7 @@ class Repl:
     def _turn(self, run) -> Reply:
         self._streaming = False
         if self.interactive:
-            self._status = self.console.status("[dim]thinking…[/]", spinner="dots")
+            self._status = self.console.status(f"[dim]{self.label('thinking')}[/]", spinner="dots")
             self._status.start()
         try:
             reply = run(self._on_event)
@@ -117,12 +120,12 @@ class Repl:
     def _after(self, reply: Reply) -> None:
         action = reply.pending_action
         while action is not None and self.interactive:
-            self.console.print(Panel(action.summary, title="Please confirm", border_style="yellow"))
+            self.console.print(Panel(action.summary, title=self.label("confirm_title"), border_style="yellow"))
             try:
-                answer = self.console.input("[bold yellow]Go ahead? [y/n] [/]").strip().lower()
+                answer = self.console.input(f"[bold yellow]{escape(self.label('confirm_prompt'))} [/]").strip().lower()
             except (EOFError, KeyboardInterrupt):
                 answer = "n"
-            confirm = answer in ("y", "yes")
+            confirm = answer in self.label("yes_keys").split() + ["y", "yes"]
             reply = self._turn(lambda on_event: (self.session.confirm if confirm else self.session.decline)(
                 action.id, on_event=on_event))
             action = reply.pending_action
@@ -131,7 +134,7 @@ class Repl:
         if event.type == "text_delta":
             self._stop_status()
             if not self._streaming:
-                self.console.print("[bold green]agent ›[/] ", end="")
+                self.console.print(f"[bold green]{self.label('agent')} ›[/] ", end="")
                 self._streaming = True
             self.console.print(Text(event.data["text"]), end="")
         elif event.type == "text_reset":
@@ -157,7 +160,11 @@ class Repl:
         self.console.print(Text("  " + line, style="dim"))
 
     def _print_agent(self, text: str) -> None:
-        self.console.print(Text.assemble(("agent › ", "bold green"), text))
+        self.console.print(Text.assemble((f"{self.label('agent')} › ", "bold green"), text))
+
+    def label(self, key: str) -> str:
+        """A REPL label in the conversation's language (agent/labels.py)."""
+        return labels(REPL, self.session.reply_locale)[key]
 
     def _stop_status(self) -> None:
         if self._status is not None:

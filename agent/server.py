@@ -54,10 +54,13 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.labels import WIDGET, labels
+from agent.language import has_catalog, locale_name
 from agent.events import Event
 from agent.server_limits import BodySizeLimit, RateLimit
 from agent.session import Session
 from agent.support_agent import SupportAgent
+from tools.i18n import ENGLISH
 from tools.errors import StoreError
 
 log = logging.getLogger("agent.server")
@@ -90,6 +93,7 @@ class MessageIn(BaseModel):
 class SessionOut(BaseModel):
     session_id: str
     token: str
+    lang: str
 
 
 def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_message_chars: int = 2000,
@@ -289,11 +293,25 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
     # ---- API -------------------------------------------------------------------------------------
 
     @app.post("/api/sessions", status_code=201, response_model=SessionOut)
-    async def create_session(request: Request):
+    async def create_session(request: Request, lang: str | None = None):
+        """`?lang=zh`: the conversation's language (the widget's data-lang or its page's lang)."""
         client = request.client.host if request.client else "unknown"
         check_rate(creations, client, "new conversations from this address")
-        session = await run_in_threadpool(agent.session)
-        return {"session_id": session.id, "token": session.token}
+        try:
+            session = await run_in_threadpool(agent.session, lang)
+        except ValueError as exc:
+            raise ApiError(422, "bad_language", str(exc)) from exc
+        return {"session_id": session.id, "token": session.token, "lang": session.lang}
+
+    @app.get("/api/labels")
+    async def widget_labels(lang: str = ENGLISH):
+        """The widget's labels in a language (English where none ships)."""
+        try:
+            locale = locale_name(lang)
+        except ValueError:
+            locale = ENGLISH
+        locale = locale if has_catalog(locale) else ENGLISH
+        return {"lang": locale, "labels": labels(WIDGET, locale)}
 
     @app.post("/api/sessions/{session_id}/messages")
     async def post_message(session_id: str, body: MessageIn, request: Request):
@@ -319,7 +337,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
 
         def read() -> dict[str, Any]:
             pending = session.pending_action
-            return {"session_id": session.id, "messages": session.transcript(),
+            return {"session_id": session.id, "lang": session.reply_locale, "messages": session.transcript(),
                     "pending_action": pending.model_dump() if pending else None}
 
         return {**await run_in_threadpool(read), "busy": session_id in running}

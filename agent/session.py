@@ -64,7 +64,8 @@ class Session:
             text_out = self._turn(text, emit)
             pending = self.pending_action
             emit(Event(type="turn_done", data={
-                "text": text_out, "pending_action": pending.model_dump() if pending else None}))
+                "text": text_out, "pending_action": pending.model_dump() if pending else None,
+                "lang": self.reply_locale}))
         return Reply(session_id=self.id, text=text_out, events=events, pending_action=pending)
 
     async def asend(self, text: str) -> Reply:

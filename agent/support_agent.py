@@ -62,8 +62,9 @@ class SupportAgent:
         self.reply = reply  # model: the model rewrites the composed reply, shown only if it keeps the facts
         self.understander = Understander(self.model)
 
-    def session(self) -> Session:
-        """A new anonymous conversation. `session.token` authenticates it to web clients."""
+    def session(self, lang: str | None = None) -> Session:
+        """A new anonymous conversation, in `lang` ("zh", "es", "fr"...; default English, and the
+        customer's messages may change it). `session.token` authenticates it to web clients."""
         session_id = "s_" + secrets.token_urlsafe(12)
         token = secrets.token_urlsafe(24)
         now = iso(self.clock())
@@ -72,7 +73,10 @@ class SupportAgent:
                 "INSERT INTO conversations (id, token_hash, customer_id, failed_verifications, agenda, "
                 "created_at, updated_at, model) VALUES (?,?,?,?,?,?,?,?)",
                 (session_id, _hash(token), None, 0, "[]", now, now, getattr(self.model, "name", "")))
-        return Session(self, session_id, token)
+        session = Session(self, session_id, token)
+        if lang:
+            session.set_language(lang)
+        return session
 
     def resume(self, session_id: str, token: str | None = None) -> Session:
         """Continue a conversation (after a restart too). With `token`, it must match."""

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="composed (default): replies written by code from the tool results; model: the "
                              "model rewrites them, shown only when every fact survives (large models)")
     parser.add_argument("--show-tools", action="store_true", help="show tool calls and results (dimmed)")
+    parser.add_argument("--lang", default=None, metavar="LANG",
+                        help="the conversation's language: en, zh, es (shipped), or any other (translated by "
+                             "the model); the customer's messages may change it")
     parser.add_argument("--customer", default=None, metavar="EMAIL",
                         help="operator mode: start already verified as this customer")
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             build_demo_store(db_path)
         model = load_model(args.model)
         agent = SupportAgent(db_path, policy=args.policy, model=model, reply=args.reply)
-        repl = Repl(agent, show_tools=args.show_tools)
+        repl = Repl(agent, show_tools=args.show_tools, lang=args.lang)
         if args.customer:
             repl.session.bind_customer(args.customer)
         if hasattr(model, "load"):
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 warm_in_background(agent)
             else:
                 agent.warm()
-    except (SupportAgentError, ModelError, KeyError) as exc:
+    except (SupportAgentError, ModelError, KeyError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
     return repl.run(sys.stdin)

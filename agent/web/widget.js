@@ -4,7 +4,9 @@
  *   <script src="https://support.example.com/widget.js" data-server="https://support.example.com" defer></script>
  *
  * Optional attributes: data-title ("Customer support"), data-subtitle, data-greeting, data-accent (a CSS colour),
- * data-open ("true" opens the panel on load). A small API: window.SupportAgentWidget.open() / .close().
+ * data-open ("true" opens the panel on load), data-lang (the conversation's language; default: the page's
+ * <html lang>). Its labels come from the server's catalogs (GET /api/labels?lang=...), and follow the
+ * conversation's language when the customer writes in another one. A small API: window.SupportAgentWidget.open() / .close().
  *
  * Talks to the server's JSON + Server-Sent-Events API (see agent/server.py). The session id and
  * token live in sessionStorage, so a reload of the page resumes the conversation.
@@ -20,10 +22,33 @@
     return v === null || v === undefined || v === "" ? fallback : v;
   };
   var SERVER = attr("server", scriptSrc.origin).replace(/\/+$/, "");
-  var TITLE = attr("title", "Customer support");
-  var GREETING = attr("greeting", "Hi! I can help with your orders, deliveries, returns and account. " +
-    "To look at an order I'll first need your email address and zip code.");
-  var SUBTITLE = attr("subtitle", "Orders, deliveries and returns");
+  var LANG = attr("lang", document.documentElement.lang || "en");
+  // English until the server's labels for LANG arrive (agent/labels.py WIDGET)
+  var L = {
+    title: "Customer support", subtitle: "Orders, deliveries and returns",
+    greeting: "Hi! I can help with your orders, deliveries, returns and account. To look at an order I'll first need your email address and zip code.",
+    launcher: "Chat with us", open_chat: "Open chat: {title}", close_chat_title: "Close chat: {title}", close_chat: "Close chat",
+    placeholder: "Type your message…", send: "Send message", your_message: "Your message",
+    hint: "Enter to send · Shift+Enter for a new line", you: "You", support: "Support", confirm: "Confirm", cancel: "Cancel",
+    cancel_long: "Cancel, do not make this change", confirm_title: "Please confirm this change", done: "Done.",
+    not_changed: "Not changed.", failed: "This could not be done.", request_failed: "The request failed.",
+    checking: "Checking the answer…", working: "Working on it…", wrong: "Something went wrong.", thinking: "Thinking…",
+    reconnecting: "Reconnecting…", connecting: "Connecting…", unreachable: "We can't reach the chat service right now.",
+    try_again: "Try again", reconnect_in: "Connection lost. Reconnecting in {seconds} s…",
+    reconnected: "Reconnected. Waiting for the answer…",
+    too_fast: "You're sending messages a little fast. Please wait {seconds} seconds and try again.",
+    too_long: "That message is too long ({limit} characters at most).", cant_start: "We couldn't start the chat. Please try again.",
+    ended: "That conversation has ended. Send your message again to start a new one.", confirming: "Confirming…",
+    cancelling: "Cancelling…", already_answered: "This was already answered.", you_confirmed: "You confirmed the change.",
+    you_declined: "You declined the change.", cant_load: "We couldn't load your conversation. Your next message will try again.",
+    chars_left: "{count} characters left"
+  };
+  function tr(key, params) {
+    return (L[key] || key).replace(/\{(\w+)\}/g, function (m, name) { return params && name in params ? params[name] : m; });
+  }
+  var TITLE = function () { return attr("title", tr("title")); };
+  var GREETING = function () { return attr("greeting", tr("greeting")); };
+  var SUBTITLE = function () { return attr("subtitle", tr("subtitle")); };
   var MAX_CHARS = parseInt(attr("max-chars", "2000"), 10) || 2000;
   var STORE_KEY = "support-agent-session:" + SERVER;
   var BACKOFF = [1, 2, 4, 8, 15, 30];
@@ -89,12 +114,12 @@
   setTimeout(showRoot, 3000);
 
   var launcher = el("button", {
-    type: "button", className: "sa-launcher", "aria-label": "Open chat: " + TITLE,
+    type: "button", className: "sa-launcher", "aria-label": tr("open_chat", { title: TITLE() }),
     "aria-expanded": "false", "aria-controls": "sa-panel", "aria-haspopup": "dialog"
-  }, [svg(ICON_CHAT, 26, "sa-icon-open"), svg(ICON_CLOSE, 24, "sa-icon-close"), el("span", { className: "sa-launcher-text", text: "Chat with us" })]);
+  }, [svg(ICON_CHAT, 26, "sa-icon-open"), svg(ICON_CLOSE, 24, "sa-icon-close"), el("span", { className: "sa-launcher-text", text: tr("launcher") })]);
 
-  var title = el("h2", { id: "sa-title", className: "sa-title", text: TITLE });
-  var closeBtn = el("button", { type: "button", className: "sa-icon-btn", "aria-label": "Close chat", onclick: function () { close(); } },
+  var title = el("h2", { id: "sa-title", className: "sa-title", text: TITLE() });
+  var closeBtn = el("button", { type: "button", className: "sa-icon-btn", "aria-label": tr("close_chat"), onclick: function () { close(); } },
     [svg(ICON_CLOSE, 20)]);
   var banner = el("div", { className: "sa-banner", role: "status", "aria-live": "polite", hidden: true });
   var log = el("div", { className: "sa-log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
@@ -103,22 +128,22 @@
   var activity = el("div", { className: "sa-activity", role: "status", "aria-live": "polite", hidden: true },
     [el("span", { className: "sa-dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]), activityText]);
   var input = el("textarea", {
-    id: "sa-input", className: "sa-input", rows: "1", maxlength: String(MAX_CHARS), placeholder: "Type your message…",
+    id: "sa-input", className: "sa-input", rows: "1", maxlength: String(MAX_CHARS), placeholder: tr("placeholder"),
     "aria-describedby": "sa-hint", enterkeyhint: "send", autocomplete: "off"
   });
   var counter = el("span", { className: "sa-counter", "aria-live": "polite", hidden: true });
-  var sendBtn = el("button", { type: "submit", className: "sa-send", "aria-label": "Send message" }, [svg(ICON_SEND, 20)]);
+  var sendBtn = el("button", { type: "submit", className: "sa-send", "aria-label": tr("send") }, [svg(ICON_SEND, 20)]);
   var form = el("form", { className: "sa-composer" }, [
-    el("label", { "for": "sa-input", className: "sa-visually-hidden", text: "Your message" }),
+    el("label", { "for": "sa-input", className: "sa-visually-hidden", text: tr("your_message") }),
     input, sendBtn
   ]);
-  var hint = el("p", { id: "sa-hint", className: "sa-hint" }, ["Enter to send · Shift+Enter for a new line", counter]);
+  var hint = el("p", { id: "sa-hint", className: "sa-hint" }, [tr("hint"), counter]);
   var panel = el("section", {
     id: "sa-panel", className: "sa-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "sa-title", hidden: true
   }, [
     el("header", { className: "sa-header" }, [
       el("span", { className: "sa-avatar", "aria-hidden": "true" }, [svg(ICON_CHAT, 20)]),
-      el("div", { className: "sa-heading" }, [title, el("p", { className: "sa-subtitle", text: SUBTITLE })]),
+      el("div", { className: "sa-heading" }, [title, el("p", { className: "sa-subtitle", text: SUBTITLE() })]),
       closeBtn
     ]),
     banner, log, activity, form, hint
@@ -134,12 +159,48 @@
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 
+  // ---- labels in the conversation's language ------------------------------------------------
+  var labelsLang = "en";
+  async function loadLabels(lang) {
+    if (!lang || lang === labelsLang) return;
+    labelsLang = lang;
+    try {
+      var res = await fetch(SERVER + "/api/labels?lang=" + encodeURIComponent(lang), { cache: "force-cache" });
+      if (!res.ok) return;
+      L = Object.assign({}, L, (await res.json()).labels);
+    } catch (e) { return; }
+    applyLabels(lang);
+  }
+  function applyLabels(lang) {
+    panel.setAttribute("lang", lang);
+    launcher.setAttribute("lang", lang);
+    title.textContent = TITLE();
+    panel.querySelector(".sa-subtitle").textContent = SUBTITLE();
+    launcher.querySelector(".sa-launcher-text").textContent = tr("launcher");
+    launcher.setAttribute("aria-label", tr(panel.hidden ? "open_chat" : "close_chat_title", { title: TITLE() }));
+    closeBtn.setAttribute("aria-label", tr("close_chat"));
+    input.setAttribute("placeholder", tr("placeholder"));
+    sendBtn.setAttribute("aria-label", tr("send"));
+    form.querySelector("label").textContent = tr("your_message");
+    hint.firstChild.textContent = tr("hint");
+    var greeting = log.querySelector(".sa-msg-greeting .sa-msg-text");
+    if (greeting) greeting.textContent = GREETING();
+    Object.keys(cards).forEach(function (id) {
+      var card = cards[id];
+      card.querySelector(".sa-card-title").textContent = tr("confirm_title");
+      card._buttons[0].textContent = tr("confirm");
+      card._buttons[1].textContent = tr("cancel");
+      card._buttons[1].setAttribute("aria-label", tr("cancel_long"));
+    });
+  }
+  loadLabels(LANG.split("-")[0] === "en" ? "" : LANG);
+
   // ---- open / close -------------------------------------------------------------------------
   function open() {
     panel.hidden = false;
     root.classList.add("sa-is-open");
     launcher.setAttribute("aria-expanded", "true");
-    launcher.setAttribute("aria-label", "Close chat: " + TITLE);
+    launcher.setAttribute("aria-label", tr("close_chat_title", { title: TITLE() }));
     if (!loaded) { loaded = true; resume(); }
     setTimeout(function () { input.focus(); scrollDown(true); }, 0);
   }
@@ -147,7 +208,7 @@
     panel.hidden = true;
     root.classList.remove("sa-is-open");
     launcher.setAttribute("aria-expanded", "false");
-    launcher.setAttribute("aria-label", "Open chat: " + TITLE);
+    launcher.setAttribute("aria-label", tr("open_chat", { title: TITLE() }));
     launcher.focus();
   }
   launcher.onclick = function () { if (panel.hidden) open(); else close(); };
@@ -159,7 +220,7 @@
   function nearBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 80; }
   function scrollDown(force) { if (force || nearBottom()) log.scrollTop = log.scrollHeight; }
   function addMessage(role, text, extra) {
-    var label = role === "user" ? "You" : role === "agent" ? "Support" : "";
+    var label = role === "user" ? tr("you") : role === "agent" ? tr("support") : "";
     var node = el("div", { className: "sa-msg sa-msg-" + role + (extra ? " " + extra : "") });
     if (label) node.appendChild(el("span", { className: "sa-visually-hidden", text: label + ": " }));
     var body = el("span", { className: "sa-msg-text", text: text || "" });
@@ -181,17 +242,17 @@
   }
   function hideBanner() { banner.hidden = true; banner.textContent = ""; }
 
-  function renderGreeting() { addMessage("agent", GREETING, "sa-msg-greeting"); }
+  function renderGreeting() { addMessage("agent", GREETING(), "sa-msg-greeting"); }
 
   function renderCard(action) {
     if (cards[action.id]) return cards[action.id];
     var titleId = "sa-card-" + action.id;
     var status = el("p", { className: "sa-card-status", role: "status", hidden: true });
-    var yes = el("button", { type: "button", className: "sa-btn sa-btn-primary", text: "Confirm" });
-    var no = el("button", { type: "button", className: "sa-btn sa-btn-secondary", text: "Cancel",
-      "aria-label": "Cancel, do not make this change" });
+    var yes = el("button", { type: "button", className: "sa-btn sa-btn-primary", text: tr("confirm") });
+    var no = el("button", { type: "button", className: "sa-btn sa-btn-secondary", text: tr("cancel"),
+      "aria-label": tr("cancel_long") });
     var card = el("div", { className: "sa-card", role: "group", "aria-labelledby": titleId, "data-action-id": action.id }, [
-      el("p", { className: "sa-card-title", id: titleId, text: "Please confirm this change" }),
+      el("p", { className: "sa-card-title", id: titleId, text: tr("confirm_title") }),
       el("p", { className: "sa-card-summary", text: action.summary }),
       el("div", { className: "sa-card-actions" }, [yes, no]),
       status
@@ -216,7 +277,7 @@
     card._status.textContent = text;
     card._status.hidden = !text;
   }
-  var RESOLVED = { executed: "Done.", declined: "Not changed.", failed: "This could not be done." };
+  var RESOLVED = { executed: "done", declined: "not_changed", failed: "failed" };
 
   // ---- the API ------------------------------------------------------------------------------
   function headers(json) {
@@ -230,7 +291,7 @@
     try { body = await res.json(); } catch (e) { body = null; }
     var err = (body && body.error) || {};
     var retry = parseInt(res.headers.get("Retry-After") || "0", 10) || 0;
-    return new ApiError(res.status, err.code || "http_" + res.status, err.message || "The request failed.", retry);
+    return new ApiError(res.status, err.code || "http_" + res.status, err.message || tr("request_failed"), retry);
   }
   async function getJSON(path) {
     var res;
@@ -241,7 +302,7 @@
   }
   async function createSession() {
     var res;
-    try { res = await fetch(SERVER + "/api/sessions", { method: "POST", headers: { "Accept": "application/json" } }); }
+    try { res = await fetch(SERVER + "/api/sessions?lang=" + encodeURIComponent(LANG), { method: "POST", headers: { "Accept": "application/json" } }); }
     catch (e) { throw new NetworkError(false, e); }
     if (!res.ok) throw await readError(res);
     var body = await res.json();
@@ -337,10 +398,10 @@
       case "text_reset":
         this.text = "";
         if (this.bubble) this.render();
-        showActivity("Checking the answer…");
+        showActivity(tr("checking"));
         break;
       case "tool_call":
-        showActivity(data.label || "Working on it…");
+        showActivity(data.label || tr("working"));
         break;
       case "confirmation_requested":
         this.summary = data.summary;
@@ -349,15 +410,16 @@
         if (this.text) this.render();
         break;
       case "action_resolved":
-        settleCard(data.action_id, data.status, RESOLVED[data.status] || "");
+        settleCard(data.action_id, data.status, RESOLVED[data.status] ? tr(RESOLVED[data.status]) : "");
         break;
       case "turn_done":
         this.done = true;
+        if (data.lang) loadLabels(data.lang);
         if (!this.text && data.text) this.handle("text_delta", { text: data.text });
         if (data.pending_action) renderCard(data.pending_action);
         break;
       case "error":
-        this.errorText = data.message || "Something went wrong.";
+        this.errorText = data.message || tr("wrong");
         if (data.code === "turn_failed") {
           this.failed = true;
           hideActivity();
@@ -378,16 +440,16 @@
     busy = on;
     sendBtn.disabled = on;
     log.setAttribute("aria-busy", on ? "true" : "false");
-    if (on) showActivity(label || "Thinking…"); else hideActivity();
+    if (on) showActivity(label || tr("thinking")); else hideActivity();
   }
   async function resyncBusy() {
-    setBusy(true, "Reconnecting…");
+    setBusy(true, tr("reconnecting"));
     try { return await resync(); } finally { setBusy(false); }
   }
 
   async function ensureSession() {
     if (session) return;
-    await withRetry(function () { return createSession(); }, "Connecting…");
+    await withRetry(function () { return createSession(); }, tr("connecting"));
   }
 
   // Retry `fn` on network errors with backoff, telling the customer calmly.
@@ -402,15 +464,15 @@
         if (attempt >= BACKOFF.length) {
           await new Promise(function (resolve) {
             retryNow = resolve;
-            showBanner("We can't reach the chat service right now.", { label: "Try again", run: function () { resolve(); } });
+            showBanner(tr("unreachable"), { label: tr("try_again"), run: function () { resolve(); } });
           });
           attempt = -1;
           continue;
         }
         var wait = BACKOFF[attempt] * (0.8 + Math.random() * 0.4);
-        showBanner("Connection lost. Reconnecting in " + Math.round(wait) + " s…");
+        showBanner(tr("reconnect_in", { seconds: Math.round(wait) }));
         await Promise.race([sleep(wait * 1000), new Promise(function (r) { retryNow = r; })]);
-        showBanner(what || "Reconnecting…");
+        showBanner(what || tr("reconnecting"));
       }
     }
   }
@@ -420,9 +482,9 @@
   // show the conversation as the server has it. Returns the transcript.
   async function resync() {
     for (var i = 0; ; i++) {
-      var t = await withRetry(function () { return getJSON("/api/sessions/" + session.id + "/transcript"); }, "Reconnecting…");
+      var t = await withRetry(function () { return getJSON("/api/sessions/" + session.id + "/transcript"); }, tr("reconnecting"));
       if (!t.busy) { renderTranscript(t); hideBanner(); return t; }
-      showBanner("Reconnected. Waiting for the answer…");
+      showBanner(tr("reconnected"));
       await sleep(Math.min(500 * (i + 1), 3000));
     }
   }
@@ -460,9 +522,9 @@
   }
 
   function refusedMessage(e) {
-    if (e.code === "rate_limited") return "You're sending messages a little fast. Please wait " + (e.retryAfter || 10) + " seconds and try again.";
+    if (e.code === "rate_limited") return tr("too_fast", { seconds: e.retryAfter || 10 });
     if (e.code === "turn_in_progress") return "I'm still answering your previous message, one moment.";
-    if (e.code === "message_too_long") return "That message is too long (" + MAX_CHARS + " characters at most).";
+    if (e.code === "message_too_long") return tr("too_long", { limit: MAX_CHARS });
     return e.message;
   }
   function lastUserMessage(t) {
@@ -485,7 +547,7 @@
       await ensureSession();
     } catch (e) {
       setBusy(false);
-      restore(e instanceof ApiError ? refusedMessage(e) : "We couldn't start the chat. Please try again.");
+      restore(e instanceof ApiError ? refusedMessage(e) : tr("cant_start"));
       return;
     }
     for (;;) {
@@ -499,7 +561,7 @@
       if (outcome instanceof ApiError) {
         if (outcome.status === 404 || outcome.status === 401 || outcome.status === 403) {
           forgetSession(); // the conversation is gone on the server (expired or reset)
-          restore("That conversation has ended. Send your message again to start a new one.");
+          restore(tr("ended"));
         } else {
           restore(refusedMessage(outcome));
         }
@@ -512,7 +574,7 @@
   async function resolveAction(id, confirm) {
     if (busy || !session) return;
     var card = cards[id];
-    settleCard(id, "working", confirm ? "Confirming…" : "Cancelling…");
+    settleCard(id, "working", confirm ? tr("confirming") : tr("cancelling"));
     card.classList.add("sa-card-working");
     var path = "/api/sessions/" + session.id + "/actions/" + encodeURIComponent(id) + (confirm ? "/confirm" : "/decline");
     for (;;) {
@@ -524,7 +586,7 @@
       }
       if (outcome instanceof ApiError) {
         if (outcome.code === "action_not_pending" || outcome.code === "unknown_action") {
-          settleCard(id, "stale", "This was already answered.");
+          settleCard(id, "stale", tr("already_answered"));
         } else {
           card._buttons.forEach(function (b) { b.disabled = false; });
           card.classList.remove("sa-card-working");
@@ -548,7 +610,7 @@
     t.messages.forEach(function (m, i) { if (m.role === "assistant" && m.content) lastAgent = i; });
     t.messages.forEach(function (m, i) {
       if (m.role === "user" && (m.content === "(confirmed)" || m.content === "(declined)")) {
-        addNote(m.content === "(confirmed)" ? "You confirmed the change." : "You declined the change.");
+        addNote(m.content === "(confirmed)" ? tr("you_confirmed") : tr("you_declined"));
       } else if (m.role === "user") {
         addMessage("user", m.content);
       } else if (m.role === "assistant" && m.content) {
@@ -565,14 +627,14 @@
     renderGreeting();
     if (!session) return;
     try {
-      var t = await withRetry(function () { return getJSON("/api/sessions/" + session.id + "/transcript"); }, "Reconnecting…");
+      var t = await withRetry(function () { return getJSON("/api/sessions/" + session.id + "/transcript"); }, tr("reconnecting"));
       renderTranscript(t);
       if (t.busy) { setBusy(true); await resync(); setBusy(false); }
     } catch (e) {
       if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
         forgetSession(); // unknown or expired: the next message starts a new conversation
       } else {
-        addNote("We couldn't load your conversation. Your next message will try again.");
+        addNote(tr("cant_load"));
       }
     }
   }
@@ -583,7 +645,7 @@
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
     var left = MAX_CHARS - input.value.length;
     counter.hidden = left > MAX_CHARS * 0.1;
-    counter.textContent = " · " + left + " characters left";
+    counter.textContent = " · " + tr("chars_left", { count: left });
   }
   input.addEventListener("input", autosize);
   input.addEventListener("keydown", function (e) {
