@@ -298,7 +298,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
         client = request.client.host if request.client else "unknown"
         check_rate(creations, client, "new conversations from this address")
         try:
-            session = await run_in_threadpool(agent.session, lang)
+            session = await run_in_threadpool(lambda: agent.session(lang) if lang else agent.session())
         except ValueError as exc:
             raise ApiError(422, "bad_language", str(exc)) from exc
         return {"session_id": session.id, "token": session.token, "lang": session.lang}

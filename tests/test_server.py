@@ -356,7 +356,7 @@ async def test_a_second_turn_while_one_is_running_is_409(setup):
         assert transcript["busy"] is True
         release.set()
         done = await first
-        assert parse_sse(done.text)[-1] == ("turn_done", {"text": texts.GREETING, "pending_action": None})
+        assert parse_sse(done.text)[-1] == ("turn_done", {"text": texts.GREETING, "pending_action": None, "lang": "en"})
         transcript = (await client.get(f"/api/sessions/{sid}/transcript", headers=h)).json()
         assert transcript["busy"] is False
 
@@ -370,7 +370,7 @@ def test_model_failure_gets_a_question_and_the_session_goes_on(setup, client):
     sid, h = new_session(client)
     model.add(ModelError("backend down"))
     events = say(client, sid, h, "I need some help")
-    assert events[-1] == ("turn_done", {"text": texts.CLARIFY, "pending_action": None})
+    assert events[-1] == ("turn_done", {"text": texts.CLARIFY, "pending_action": None, "lang": "en"})
     assert not [k for k, _ in events if k in ("error", "tool_call")]
     row = agent.store.one("SELECT status, message FROM audit_log WHERE phase = 'understand'")
     assert row["status"] == "error" and "backend down" in row["message"]
