@@ -11,7 +11,7 @@ Endpoints (JSON unless noted; errors are always `{"error": {"code", "message"}}`
     POST /api/sessions/{id}/actions/{action_id}/confirm     -> SSE: the resolution's events
     POST /api/sessions/{id}/actions/{action_id}/decline     -> SSE: the resolution's events
     GET  /api/sessions/{id}/transcript                      -> {session_id, messages, pending_action, busy}
-    GET  /health                                            -> {status, model, model_state, store}
+    GET  /health                                            -> {status, model, model_state, worker, store}
     GET  /  /widget.js  /widget.css                         -> the demo shop page and the widget
 
 Every /api/sessions/{id}/... call carries `Authorization: Bearer <token>` (the token returned at
@@ -293,7 +293,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
                     yield chunk
 
         return EventSourceResponse(relay(), ping=sse_ping_seconds, sep="\n",
-                                   headers={"Cache-Control": "no-store"})
+                                   headers={"Cache-Control": "no-store", "X-Worker": str(os.getpid())})
 
     async def resolve(request: Request, session_id: str, action_id: str, confirm: bool) -> EventSourceResponse:
         async def must_be_pending(session: Session) -> None:
@@ -350,7 +350,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
     @app.get("/health")
     async def health():
         body: dict[str, Any] = {"status": "ok", "model": agent.describe()["model"],
-                                "model_state": app.state.model_state}
+                                "model_state": app.state.model_state, "worker": os.getpid()}
         try:
             await run_in_threadpool(agent.store.one, "SELECT 1 AS ok")
             await run_in_threadpool(records.db.one, "SELECT 1 AS ok")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 
 import httpx
@@ -154,7 +155,8 @@ def test_decline_leaves_the_order_alone(setup, client):
 def test_health_and_static_files(client):
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "model": "scripted", "model_state": "ready", "store": "ok"}
+    assert health.json() == {"status": "ok", "model": "scripted", "model_state": "ready", "store": "ok",
+                             "worker": os.getpid()}
     page = client.get("/")
     assert page.status_code == 200 and "Northwind Outfitters" in page.text and "/widget.js" in page.text
     js = client.get("/widget.js")

@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from agent.records.records import Database, RateLimited, Records
+from agent.records.records import Database, Records
 from tools.errors import StoreError
 
-__all__ = ["Database", "RateLimited", "Records", "open_records", "records_target", "redact_url"]
+__all__ = ["Database", "Records", "open_records", "records_target", "redact_url"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

@@ -8,7 +8,6 @@ is one transaction; shared state changes by atomic conditional upserts, never re
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -28,11 +27,6 @@ class Database(Protocol):
     def run(self, sql: str, params: tuple = ()) -> int: ...
     def transaction(self) -> Any: ...
     def close(self) -> None: ...
-
-
-class RateLimited(Exception):
-    def __init__(self, wait: float):
-        self.wait = wait
 
 
 class Records:
@@ -173,23 +167,24 @@ class Records:
                            (session_id, time.time())) is not None
 
     def hit(self, key: str, windows: list[tuple[int, int]]) -> float | None:
-        """Count one request for `key` in each (amount, seconds) fixed window; None if every window had
-        room, else the seconds until the fullest one resets (and nothing is counted)."""
+        """Count one request for `key` against each (amount, seconds) moving window: None if every
+        window has room (the request is logged), else the seconds until it would (nothing logged).
+        The key's row is locked first (an upsert), so concurrent workers count one after another."""
         now = time.time()
-        try:
-            with self.db.transaction() as tx:
-                tx.run("DELETE FROM rate_hits WHERE expires_at < ?", (now,))
-                waits = [self._count(tx, key, amount, seconds, now) for amount, seconds in windows]
-                if any(w is not None for w in waits):
-                    raise RateLimited(max(w for w in waits if w is not None))
-        except RateLimited as full:  # rolled back: a refused request costs nothing
-            return full.wait
+        horizon = now + max(seconds for _, seconds in windows)
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO rate_keys (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                   "SET expires_at = excluded.expires_at", (key, horizon))
+            waits = [self._wait(tx, key, amount, seconds, now) for amount, seconds in windows]
+            if any(w is not None for w in waits):
+                return max(w for w in waits if w is not None)
+            tx.run("INSERT INTO rate_hits (key, at, expires_at) VALUES (?, ?, ?)", (key, now, horizon))
+            tx.run("DELETE FROM rate_hits WHERE expires_at < ?", (now,))
+            tx.run("DELETE FROM rate_keys WHERE expires_at < ?", (now,))
         return None
 
     @staticmethod
-    def _count(tx: Database, key: str, amount: int, seconds: int, now: float) -> float | None:
-        start = math.floor(now / seconds) * seconds
-        row = tx.one("INSERT INTO rate_hits (key, window_start, hits, expires_at) VALUES (?,?,1,?) "
-                     "ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_hits.hits + 1 RETURNING hits",
-                     (f"{key}/{amount}/{seconds}", start, start + seconds))
-        return None if row["hits"] <= amount else max(1.0, start + seconds - now)
+    def _wait(tx: Database, key: str, amount: int, seconds: int, now: float) -> float | None:
+        hits = tx.all("SELECT at FROM rate_hits WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?",
+                      (key, now - seconds, amount))
+        return None if len(hits) < amount else max(1.0, hits[-1]["at"] + seconds - now)

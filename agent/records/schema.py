@@ -25,13 +25,16 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "action_id TEXT, confirmed_by TEXT)",
         "CREATE INDEX IF NOT EXISTS idx_audit_log_conversation_id_id ON audit_log (conversation_id, id)",
     ]),
-    # Shared state of the server workers: the one-turn-at-a-time claim on a session, and rate-limit
-    # counters (one row per key and fixed window). Times are seconds since the epoch.
+    # Shared state of the server workers: the one-turn-at-a-time claim on a session; rate limits as a
+    # log of hits per key (moving windows), with one row per key to lock while counting. Times are
+    # seconds since the epoch; `expires_at` is when a row stops mattering.
     ("m002_shared_state", [
         "CREATE TABLE IF NOT EXISTS turn_claims (session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
         "expires_at DOUBLE PRECISION NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, window_start BIGINT NOT NULL, "
-        "hits INTEGER NOT NULL, expires_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (key, window_start))",
+        "CREATE TABLE IF NOT EXISTS rate_keys (key TEXT PRIMARY KEY, expires_at DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, "
+        "expires_at DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_rate_hits_key_at ON rate_hits (key, at)",
         "CREATE INDEX IF NOT EXISTS idx_rate_hits_expires_at ON rate_hits (expires_at)",
     ]),
     # The order pending actions were proposed in, within their conversation (created_at can tie).
