@@ -503,3 +503,25 @@ def test_rate_limits_are_shared_by_apps_on_one_database(setup):
             TestClient(create_app(agent, session_rate_limit="3/minute")) as two:
         assert [c.post("/api/sessions").status_code for c in (one, two, one)] == [201, 201, 201]
         assert_error(two.post("/api/sessions"), 429, "rate_limited")
+
+
+def test_serve_with_an_unreachable_agent_db_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    from agent.cli import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: pytest.fail("should not start"))
+    code = main(["serve", "--db", str(tmp_path / "x.db"), "--model", "scripted",
+                 "--agent-db", "postgresql://shop:secret@127.0.0.1:9/agent"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot reach the agent's records database" in err and "secret" not in err
+
+
+def test_model_server_command_takes_its_address(monkeypatch):
+    """The command's wiring only: the model itself is loaded by the real command (not in unit tests)."""
+    from agent.cli import build_parser
+    from agent.commands import model_server
+
+    args = build_parser().parse_args(["model-server", "--port", "9001", "--parallel", "2"])
+    assert (args.host, args.port, args.parallel, args.n_ctx, args._run) == ("127.0.0.1", 9001, 2, 4096,
+                                                                             model_server.run)
