@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+from agent_harness import free_port
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -29,9 +29,7 @@ def postgres_server():
     base = Path(tempfile.mkdtemp(prefix="agent-records-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = base / "data"
     subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
                    check=True, capture_output=True)
