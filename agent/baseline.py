@@ -27,7 +27,9 @@ from typing import Any, Callable
 
 from agent.events import PendingAction, Reply
 from agent.models.base import ChatModel, ModelReply, ToolCall, ToolSpec
-from agent.persistence import dumps, migrate_agent_tables, redact
+from agent.persistence import audit_row, dumps, redact
+from agent.records.history import model_history
+from agent.records import Records, open_records
 from agent.support_agent import ModelStats
 from tools.context import ToolContext, utc_now
 from tools.policy import Policy, load_policy
@@ -64,11 +66,11 @@ class BaselineAgent:
     """Built like SupportAgent (a store, a policy, a model, a clock); `session()` opens a conversation."""
 
     def __init__(self, store: Store | str, *, policy: Policy | str | None = None, model: ChatModel | str | None = None,
-                 clock: Callable[[], datetime] = utc_now, max_steps: int = 4):
+                 clock: Callable[[], datetime] = utc_now, max_steps: int = 4, records: Records | str | None = None):
         from agent.models import load_model
 
         self.store = store if isinstance(store, Store) else Store(store)
-        migrate_agent_tables(self.store)
+        self.records = records if isinstance(records, Records) else open_records(records, self.store.path)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
         self.clock = clock
@@ -80,12 +82,8 @@ class BaselineAgent:
 
     def session(self) -> "BaselineSession":
         session_id = "b_" + secrets.token_urlsafe(12)
-        now = iso(self.clock())
-        with self.store.write() as db:
-            db.execute(
-                "INSERT INTO conversations (id, token_hash, customer_id, failed_verifications, agenda, "
-                "created_at, updated_at, model) VALUES (?,?,?,?,?,?,?,?)",
-                (session_id, "", None, 0, "[]", now, now, f"baseline:{getattr(self.model, 'name', '')}"))
+        self.records.create_conversation(session_id, "", f"baseline:{getattr(self.model, 'name', '')}",
+                                         iso(self.clock()))
         return BaselineSession(self, session_id)
 
     def warm(self) -> None:
@@ -206,25 +204,20 @@ class BaselineSession:
     # ---- pending actions ------------------------------------------------------------------------
 
     def _pending_actions(self) -> list[PendingAction]:
-        rows = self.agent.store.all("SELECT * FROM pending_actions WHERE conversation_id = ? AND status = 'pending' "
-                                    "ORDER BY created_at, rowid", (self.id,))
+        rows = self.agent.records.actions_in(self.id, "pending")
         return [PendingAction(id=r["id"], tool=r["tool"], arguments=json.loads(r["arguments"] or "{}"),
                               summary=r["summary"]) for r in rows]
 
     def _create_pending(self, call: ToolCall, summary: str) -> str:
         action_id = "act_" + secrets.token_hex(8)
         args = call.arguments if isinstance(call.arguments, dict) else {}
-        with self.agent.store.write() as db:
-            db.execute("INSERT INTO pending_actions (id, conversation_id, tool, arguments, summary, status, "
-                       "created_at) VALUES (?,?,?,?,?,?,?)",
-                       (action_id, self.id, call.name, dumps(args), redact(summary), "pending",
-                        iso(self.agent.clock())))
+        self.agent.records.create_pending(action_id, self.id, call.name, dumps(args), redact(summary),
+                                          iso(self.agent.clock()))
         return action_id
 
     def _close(self, action: PendingAction, status: str, result: ToolResult | None) -> None:
-        with self.agent.store.write() as db:
-            db.execute("UPDATE pending_actions SET status = ?, result = ?, resolved_at = ? WHERE id = ?",
-                       (status, result.model_dump_json() if result else None, iso(self.agent.clock()), action.id))
+        self.agent.records.finish_action(action.id, status, result.model_dump_json() if result else None,
+                                         iso(self.agent.clock()), None)
 
     def _button(self, action_id: str, label: str) -> PendingAction:
         action = next((a for a in self._pending_actions() if a.id == action_id), None)
@@ -237,12 +230,7 @@ class BaselineSession:
     # ---- what the model sees, and persistence ------------------------------------------------------
 
     def _messages(self) -> list[dict[str, Any]]:
-        rows = self.agent.store.all(
-            "SELECT role, content, tool_calls, tool_call_id FROM messages WHERE conversation_id = ? "
-            "ORDER BY id DESC LIMIT ?", (self.id, HISTORY_MESSAGES))
-        rows.reverse()
-        while rows and rows[0]["role"] != "user":  # never start with a tool result cut from its call
-            rows.pop(0)
+        rows = model_history(self.agent.records.messages(self.id, newest=HISTORY_MESSAGES))
         history = []
         for r in rows:
             m: dict[str, Any] = {"role": r["role"], "content": r["content"] or ""}
@@ -262,9 +250,8 @@ class BaselineSession:
         if (ctx.customer_id, ctx.failed_verifications) == (self.customer_id, self.failed_verifications):
             return
         self.customer_id, self.failed_verifications = ctx.customer_id, ctx.failed_verifications
-        with self.agent.store.write() as db:
-            db.execute("UPDATE conversations SET customer_id = ?, failed_verifications = ?, updated_at = ? "
-                       "WHERE id = ?", (self.customer_id, self.failed_verifications, iso(self.agent.clock()), self.id))
+        self.agent.records.save_state(self.id, self.customer_id, self.failed_verifications, "[]", "en",
+                                      iso(self.agent.clock()))
 
     def _add_result(self, call: ToolCall, result: ToolResult) -> None:
         content = json.dumps(result.compact(), ensure_ascii=False, default=str, separators=(",", ":"))
@@ -276,22 +263,13 @@ class BaselineSession:
 
     def _add_message(self, role: str, content: str | None, *, visible: bool = False,
                      tool_calls: list[dict] | None = None, tool_call_id: str | None = None) -> None:
-        with self.agent.store.write() as db:
-            db.execute(
-                "INSERT INTO messages (conversation_id, turn, role, content, tool_calls, tool_call_id, visible, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (self.id, self.turn, role, redact(content), dumps(tool_calls) if tool_calls else None,
-                 tool_call_id, int(visible), iso(self.agent.clock())))
+        self.agent.records.add_message(self.id, self.turn, role, redact(content), iso(self.agent.clock()),
+                                       visible=visible, tool_calls=dumps(tool_calls) if tool_calls else None,
+                                       tool_call_id=tool_call_id)
 
-    def _audit(self, tool: str, args: Any, *, phase: str, result: ToolResult | None = None, status: str | None = None,
-               message: str | None = None, action_id: str | None = None, confirmed_by: str | None = None) -> None:
-        with self.agent.store.write() as db:
-            db.execute(
-                "INSERT INTO audit_log (conversation_id, turn, at, tool, arguments, phase, status, rule, message, "
-                "customer_id, action_id, confirmed_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (self.id, self.turn, iso(self.agent.clock()), tool, dumps(args), phase,
-                 status or (result.status if result else None), result.rule if result else None,
-                 redact(message or (result.message if result else None)), self.customer_id, action_id, confirmed_by))
+    def _audit(self, tool: str, args: Any, **fields: Any) -> None:
+        self.agent.records.audit(audit_row(self.id, self.turn, iso(self.agent.clock()), self.customer_id, tool, args,
+                                           **fields))
 
 
 def _same_action(action: PendingAction, call: ToolCall) -> bool:

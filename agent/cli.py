@@ -16,6 +16,7 @@ COMMANDS = {
     "eval": ("eval_cmd", "run evaluation scenarios"),
     "export-scenario": ("export_scenario", "turn a recorded conversation into an evaluation scenario"),
     "serve": ("serve", "run the HTTP server and the chat widget"),
+    "model-server": ("model_server", "serve the embedded model over the OpenAI-compatible HTTP API"),
 }
 
 

@@ -19,9 +19,11 @@ from rich.text import Text
 
 from agent.events import Event, Reply
 from agent.labels import REPL, labels
+from tools.errors import StoreError
 from agent.session import Session
 from agent.support_agent import SupportAgent
 
+DATABASE_DOWN = "We can't reach our records just now. Please try again in a moment; nothing you confirmed is lost."
 HELP = """\
 Type a message as the customer would. Commands:
   /help    this help
@@ -96,8 +98,11 @@ class Repl:
         elif command.startswith("/"):
             self.console.print(f"[yellow]Unknown command {command}.[/] Type /help.")
         elif command:
-            reply = self._turn(lambda on_event: self.session.send(text, on_event=on_event))
-            self._after(reply)
+            try:
+                self._after(self._turn(lambda on_event: self.session.send(text, on_event=on_event)))
+            except StoreError as exc:  # the database went away mid-conversation: say so calmly, go on
+                self._stop_status()
+                self.console.print(f"\n[yellow]{DATABASE_DOWN}[/]\n[dim]({exc})[/]")
         return True
 
     # ---- output ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ Endpoints (JSON unless noted; errors are always `{"error": {"code", "message"}}`
     POST /api/sessions/{id}/actions/{action_id}/confirm     -> SSE: the resolution's events
     POST /api/sessions/{id}/actions/{action_id}/decline     -> SSE: the resolution's events
     GET  /api/sessions/{id}/transcript                      -> {session_id, messages, pending_action, busy}
-    GET  /health                                            -> {status, model, model_state, store}
+    GET  /health                                            -> {status, model, model_state, worker, store}
     GET  /  /widget.js  /widget.css                         -> the demo shop page and the widget
 
 Every /api/sessions/{id}/... call carries `Authorization: Bearer <token>` (the token returned at
@@ -19,7 +19,8 @@ creation, for that session only). SSE events are named after the runtime's event
 (`text_delta`, `text_reset`, `tool_call`, `tool_result`, `confirmation_requested`,
 `action_resolved`, `turn_done`, `error`) with the event's data as JSON.
 
-Errors (code, status): missing_token 401, bad_token 403, unknown_session 404, unknown_action 404,
+Errors (code, status): missing_token 401, bad_token 404 (a wrong token is answered like an unknown
+session, so it never tells whether the session exists), unknown_session 404, unknown_action 404,
 empty_message 422, invalid_request 422 (malformed body), message_too_long 413, body_too_large 413,
 turn_in_progress 409, action_not_pending 409, rate_limited 429 (with Retry-After), store_busy 503 (the
 database stayed locked; with Retry-After), internal_error 500.
@@ -27,10 +28,12 @@ A failure inside a turn is not an HTTP error: the stream carries an `error` even
 runtime becomes {"code": "turn_failed"} with a calm message; the details go to the log only).
 
 The turn runs in a worker thread (the runtime's `astream`), so a slow model never blocks the event
-loop; the server allows one turn at a time per session (409 otherwise) and keeps that claim until
-the turn has really finished, even if the client went away mid-stream. That claim and the rate
-limits live in this process: run one worker process per store (or move them to the database / a
-shared limiter storage before adding workers).
+loop. The server allows one turn at a time per session (409 otherwise, only once the token is
+checked) and keeps that claim until the turn has really finished, even if the client went away
+mid-stream. The claim and the rate limits are rows in the agent's records (atomic conditional
+upserts), so any number of worker processes share them; a claim expires `claim_seconds` after its
+last renewal, so a worker killed mid-turn does not block the session. The client address is the
+connection's, or X-Forwarded-For's when the connection comes from one of `trusted_proxies`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -53,6 +58,7 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.labels import WIDGET, labels
 from agent.language import has_catalog, locale_name
@@ -99,7 +105,8 @@ class SessionOut(BaseModel):
 def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_message_chars: int = 2000,
                rate_limit: str | None = "20/minute", session_rate_limit: str | None = "30/minute",
                max_body_bytes: int = 32 * 1024, turn_threads: int = 64, sse_ping_seconds: float = 15,
-               web_dir: Path | None = None) -> FastAPI:
+               web_dir: Path | None = None, trusted_proxies: Sequence[str] = (),
+               claim_seconds: float = 120) -> FastAPI:
     """The app for one agent (one store, one loaded model, shared by all sessions).
 
     allowed_origins: origins (e.g. "https://shop.example.com") whose pages may call the API (CORS);
@@ -111,11 +118,16 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
     max_body_bytes: request bodies larger than this are refused with 413.
     turn_threads: worker threads for turns (the loop's default executor; a turn holds one while
         the model works, so this bounds the turns in flight with a remote model).
+    trusted_proxies: addresses or CIDRs (e.g. "10.0.0.0/8") of reverse proxies whose X-Forwarded-For
+        is believed; from anyone else it is ignored. Empty (default): the connection's address.
+    claim_seconds: how long a turn's claim on its session lasts without renewal (renewed while the
+        turn runs); after a crash the session is free again this long after the last renewal.
     """
     web = web_dir or WEB_DIR
-    turns = RateLimit(rate_limit) if rate_limit else None
-    creations = RateLimit(session_rate_limit) if session_rate_limit else None
-    running: set[str] = set()  # sessions with a turn in flight (this process)
+    records = agent.records
+    turns = RateLimit(rate_limit, records, "turns") if rate_limit else None
+    creations = RateLimit(session_rate_limit, records, "sessions") if session_rate_limit else None
+    worker = f"{os.getpid()}-{secrets.token_hex(4)}"  # owner of this process's claims
     pumps: set[asyncio.Task] = set()
 
     @asynccontextmanager
@@ -131,9 +143,9 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.agent = agent
     app.state.model_state = "ready"  # `serve` sets "warming" / "ready" / "failed" while it warms
-    app.state.running = running
-    app.state.rate_limits = [r for r in (turns, creations) if r]
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    if trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     app.add_middleware(  # outermost: errors from the limits above carry CORS headers too
         CORSMiddleware, allow_origins=list(allowed_origins), allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
@@ -193,25 +205,23 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
             raise ApiError(404, "unknown_session", "There is no such session.")
         try:
             return await run_in_threadpool(agent.resume, session_id, token)
-        except KeyError:
+        except (KeyError, PermissionError):  # the same answer: a wrong token learns nothing
             raise ApiError(404, "unknown_session", "There is no such session.") from None
-        except PermissionError:
-            raise ApiError(403, "bad_token", "The token does not belong to this session.") from None
 
-    async def start_turn(request: Request, session_id: str, what: str, prepare=None) -> Session:
-        """Claim the session for one turn (409 if a turn is running), then load it (authenticated, and
-        with its state as of now, after any previous turn), check the rate limit and `prepare`.
+    async def start_turn(request: Request, session_id: str, what: str, prepare=None) -> tuple[Session, str]:
+        """Authenticate, then claim the session for one turn (409 if a turn is running), then load it
+        again (its state as of now, after any previous turn), check the rate limit and `prepare`.
         The claim is released here on any refusal, else when the turn's stream ends."""
-        bearer(request)
-        claim(session_id)
+        await open_session(request, session_id)
+        owner = await claim(session_id)
         try:
-            session = await open_session(request, session_id)
-            check_rate(turns, session_id, what)
+            session = await run_in_threadpool(agent.resume, session_id)
+            await run_in_threadpool(check_rate, turns, session_id, what)
             if prepare is not None:
                 await prepare(session)
-            return session
+            return session, owner
         except BaseException:
-            running.discard(session_id)
+            await release(session_id, owner)
             raise
 
     def check_rate(limit: RateLimit | None, key: str, what: str) -> None:
@@ -223,19 +233,33 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
             raise ApiError(429, "rate_limited", f"Too many {what}; try again in {seconds} s.",
                            {"Retry-After": str(seconds)})
 
-    def claim(session_id: str) -> None:
-        if session_id in running:
+    async def claim(session_id: str) -> str:
+        owner = f"{worker}-{secrets.token_hex(4)}"
+        if not await run_in_threadpool(records.claim, session_id, owner, claim_seconds):
             raise ApiError(409, "turn_in_progress",
                            "The previous message in this conversation is still being answered.")
-        running.add(session_id)
+        return owner
 
-    def stream(session_id: str, events: AsyncIterator[Event]) -> EventSourceResponse:
+    async def release(session_id: str, owner: str) -> None:
+        try:
+            await run_in_threadpool(records.release, session_id, owner)
+        except Exception:  # the claim expires by itself
+            log.exception("could not release the claim on %s", session_id)
+
+    async def hold(session_id: str, owner: str) -> None:
+        """Renew the turn's claim while it runs (cancelled when the turn ends)."""
+        while True:
+            await asyncio.sleep(claim_seconds / 3)
+            await run_in_threadpool(records.renew, session_id, owner, claim_seconds)
+
+    def stream(session_id: str, owner: str, events: AsyncIterator[Event]) -> EventSourceResponse:
         """Relay a turn's events as SSE. A separate task drains the turn so the session stays
         claimed until the turn is over, whether or not the client is still listening."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
         async def pump() -> None:
             held: Event | None = None  # an `error` not followed by anything = the turn crashed
+            renewing = asyncio.create_task(hold(session_id, owner))
             try:
                 async for event in events:
                     if held is not None:
@@ -249,7 +273,8 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
                 log.exception("turn stream failed in %s", session_id)
                 held = Event(type="error", data={"message": str(exc)})
             finally:
-                running.discard(session_id)
+                renewing.cancel()
+                await release(session_id, owner)
                 if held is not None:
                     log.error("turn failed in %s: %s", session_id, held.data.get("message"))
                     queue.put_nowait(Event(type="error", data={"message": TURN_FAILED, "code": "turn_failed"}))
@@ -272,23 +297,21 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
                     yield chunk
 
         return EventSourceResponse(relay(), ping=sse_ping_seconds, sep="\n",
-                                   headers={"Cache-Control": "no-store"})
+                                   headers={"Cache-Control": "no-store", "X-Worker": str(os.getpid())})
 
     async def resolve(request: Request, session_id: str, action_id: str, confirm: bool) -> EventSourceResponse:
         async def must_be_pending(session: Session) -> None:
             row = None
             if _ACTION_ID.match(action_id):
-                row = await run_in_threadpool(
-                    agent.store.one, "SELECT status FROM pending_actions WHERE id = ? AND conversation_id = ?",
-                    (action_id, session_id))
+                row = await run_in_threadpool(records.action, session_id, action_id)
             if row is None:
                 raise ApiError(404, "unknown_action", "There is no such action in this conversation.")
             if row["status"] != "pending":
                 raise ApiError(409, "action_not_pending",
                                f"That action is no longer waiting for an answer (it was {row['status']}).")
 
-        session = await start_turn(request, session_id, "requests in this conversation", must_be_pending)
-        return stream(session_id, session.astream_resolve(action_id, confirm))
+        session, owner = await start_turn(request, session_id, "requests in this conversation", must_be_pending)
+        return stream(session_id, owner, session.astream_resolve(action_id, confirm))
 
     # ---- API -------------------------------------------------------------------------------------
 
@@ -296,7 +319,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
     async def create_session(request: Request, lang: str | None = None):
         """`?lang=zh`: the conversation's language (the widget's data-lang or its page's lang)."""
         client = request.client.host if request.client else "unknown"
-        check_rate(creations, client, "new conversations from this address")
+        await run_in_threadpool(check_rate, creations, client, "new conversations from this address")
         try:
             session = await run_in_threadpool(lambda: agent.session(lang) if lang else agent.session())
         except ValueError as exc:
@@ -320,8 +343,8 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
         if len(body.text) > max_message_chars:
             raise ApiError(413, "message_too_long",
                            f"The message is longer than {max_message_chars} characters.")
-        session = await start_turn(request, session_id, "messages in this conversation")
-        return stream(session_id, session.astream(body.text))
+        session, owner = await start_turn(request, session_id, "messages in this conversation")
+        return stream(session_id, owner, session.astream(body.text))
 
     @app.post("/api/sessions/{session_id}/actions/{action_id}/confirm")
     async def confirm_action(session_id: str, action_id: str, request: Request):
@@ -340,14 +363,15 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
             return {"session_id": session.id, "lang": session.reply_locale, "messages": session.transcript(),
                     "pending_action": pending.model_dump() if pending else None}
 
-        return {**await run_in_threadpool(read), "busy": session_id in running}
+        return {**await run_in_threadpool(read), "busy": await run_in_threadpool(records.claimed, session_id)}
 
     @app.get("/health")
     async def health():
         body: dict[str, Any] = {"status": "ok", "model": agent.describe()["model"],
-                                "model_state": app.state.model_state}
+                                "model_state": app.state.model_state, "worker": os.getpid()}
         try:
-            await run_in_threadpool(agent.store.one, "SELECT 1 AS ok FROM conversations LIMIT 1")
+            await run_in_threadpool(agent.store.one, "SELECT 1 AS ok")
+            await run_in_threadpool(records.db.one, "SELECT 1 AS ok")
             body["store"] = "ok"
         except Exception as exc:
             log.error("health: store check failed: %s", exc)

@@ -1,44 +1,34 @@
-"""Rate limits for the web server: per-key moving windows from the `limits` library, in memory.
-and a request-body size cap answered with the API's JSON error."""
+"""Rate limits for the web server, in the `limits` notation and counted in the agent's records (shared
+by every worker), and a request-body size cap answered with the API's JSON error."""
 
 from __future__ import annotations
 
 import json
-import time
 
 from limits import parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.records import Records
+
 
 class RateLimit:
     """`spec` in the `limits` notation: "20/minute", or several joined by ";" ("5/5seconds;20/minute").
-    A request is counted only if every window has room, so a refused request costs nothing.
+    Counted in the agent's records (fixed windows, one row per key and window), so every worker
+    process shares the same budget. A request is counted only if every window has room, so a refused
+    request costs nothing."""
 
-    In memory, per process: with several worker processes each has its own counters (the limit is
-    then per worker); put a shared storage (`limits` supports Redis, Memcached) behind it if needed."""
-
-    def __init__(self, spec: str, storage: MemoryStorage | None = None):
+    def __init__(self, spec: str, records: Records, name: str):
         self.spec = spec
-        self.items = parse_many(spec)
-        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        self.windows = [(item.amount, item.get_expiry()) for item in parse_many(spec)]
+        self.records = records
+        self.name = name
 
     def hit(self, key: str) -> float | None:
         """Count one request for `key`; None if allowed, else the seconds to wait before retrying."""
-        full = [item for item in self.items if not self._limiter.test(item, key)]
-        if full:
-            reset = max(self._limiter.get_window_stats(item, key).reset_time for item in full)
-            return max(1.0, reset - time.time())
-        for item in self.items:
-            self._limiter.hit(item, key)
-        return None
-
-    def reset(self) -> None:
-        self._limiter.storage.reset()
+        return self.records.hit(f"{self.name}:{key}", self.windows)
 
 
 class BodyTooLarge(HTTPException):

@@ -17,7 +17,7 @@ from agent.events import Event, PendingAction, Reply
 from agent.labels import activity_label
 from agent.language import conversation_language, has_catalog, locale_name
 from agent.messages import render
-from agent.persistence import dumps, redact
+from agent.persistence import audit_row, dumps, redact
 from agent.turn import texts
 from agent.turn.turn import understood_turn
 from agent.understanding.ids import contains_words, find_identifiers
@@ -45,15 +45,15 @@ class Session:
         self.id = session_id
         self.token = token  # only known right after creation; the store keeps a hash
         self._lock = threading.RLock()
-        row = agent.store.one("SELECT * FROM conversations WHERE id = ?", (session_id,))
+        self.records = agent.records
+        row = self.records.conversation(session_id)
         if row is None:
             raise KeyError(f"no conversation {session_id}")
         self.customer_id: str | None = row["customer_id"]
         self.failed_verifications: int = row["failed_verifications"] or 0
         self.agenda: list[dict[str, Any]] = json.loads(row["agenda"] or "[]")
         self.lang: str = row.get("lang") or ENGLISH  # the conversation's language (agent/language.py)
-        last = agent.store.one("SELECT max(turn) AS t FROM messages WHERE conversation_id = ?", (session_id,))
-        self.turn = (last or {}).get("t") or 0
+        self.turn = self.records.last_turn(session_id)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -61,7 +61,9 @@ class Session:
         """Run one customer turn and return the reply (text, events, pending action)."""
         events, emit = _collector(on_event)
         with self._lock:
+            recovered = self._reconcile(emit)
             text_out = self._turn(text, emit)
+            text_out = "\n\n".join([*recovered, text_out])
             pending = self.pending_action
             emit(Event(type="turn_done", data={
                 "text": text_out, "pending_action": pending.model_dump() if pending else None,
@@ -138,17 +140,13 @@ class Session:
 
     @property
     def pending_action(self) -> PendingAction | None:
-        row = self.agent.store.one(
-            "SELECT * FROM pending_actions WHERE conversation_id = ? AND status = 'pending' "
-            "ORDER BY created_at DESC LIMIT 1", (self.id,))
+        row = self.records.pending(self.id)
         return _pending(row) if row else None
 
     def transcript(self) -> list[dict[str, Any]]:
         """What the customer saw: their messages and the agent's replies, in order."""
-        rows = self.agent.store.all(
-            "SELECT turn, role, content, created_at FROM messages WHERE conversation_id = ? AND visible = 1 "
-            "ORDER BY id", (self.id,))
-        return rows
+        return [{k: m[k] for k in ("turn", "role", "content", "created_at")}
+                for m in self.records.messages(self.id, visible_only=True)]
 
     # ---- streaming plumbing -------------------------------------------------------------------
 
@@ -278,29 +276,21 @@ class Session:
 
     def customer_words(self) -> str:
         """Everything the customer wrote in this conversation (where their words are looked for)."""
-        rows = self.agent.store.all("SELECT content FROM messages WHERE conversation_id = ? AND role = 'user'",
-                                    (self.id,))
-        return "\n".join(r["content"] or "" for r in rows)
+        return "\n".join(r["content"] or "" for r in self.records.messages(self.id, role="user"))
 
     def last_reply(self) -> str | None:
-        row = self.agent.store.one("SELECT content FROM messages WHERE conversation_id = ? AND role = 'assistant' "
-                                   "AND visible = 1 ORDER BY id DESC LIMIT 1", (self.id,))
-        return row["content"] if row else None
+        rows = self.records.messages(self.id, role="assistant", visible_only=True, newest=1)
+        return rows[0]["content"] if rows else None
 
     def last_order(self) -> str | None:
         """The order the conversation was last about: the newest customer message naming exactly one,
         else the last tool call on an order that found it."""
-        said = self.agent.store.all("SELECT content FROM messages WHERE conversation_id = ? AND role = 'user' "
-                                    "ORDER BY id DESC LIMIT 6", (self.id,))
-        for row in said:
+        for row in reversed(self.records.messages(self.id, role="user", newest=6)):
             orders = find_identifiers(row["content"] or "").orders
             if orders:
                 return orders[0] if len(orders) == 1 else None
-        rows = self.agent.store.all("SELECT arguments FROM audit_log WHERE conversation_id = ? AND (status IN "
-                                    "('ok', 'needs_confirmation') OR (status = 'denied' AND rule != "
-                                    "'identity.own_orders_only')) ORDER BY id DESC LIMIT 20", (self.id,))
-        for row in rows:
-            order = json.loads(row["arguments"] or "{}").get("order_id") if row["arguments"] else None
+        for arguments in self.records.audited_arguments(self.id):
+            order = json.loads(arguments).get("order_id") if arguments else None
             if order:
                 return order
         return None
@@ -358,8 +348,8 @@ class Session:
     def _resolve_api(self, action_id: str, confirm: bool, on_event: Emit | None) -> Reply:
         events, emit = _collector(on_event)
         with self._lock:
-            row = self.agent.store.one("SELECT * FROM pending_actions WHERE id = ? AND conversation_id = ?",
-                                       (action_id, self.id))
+            self._reconcile(emit)
+            row = self.records.action(self.id, action_id)
             if row is None:
                 raise KeyError(f"no action {action_id} in this conversation")
             action = _pending(row)
@@ -378,28 +368,51 @@ class Session:
         return Reply(session_id=self.id, text=text, events=events, pending_action=pending)
 
     def _resolve(self, action: PendingAction, confirm: bool, by: str, emit: Emit) -> str:
-        store = self.agent.store
-        now = iso(self.agent.clock())
         if confirm:
-            ctx = self._context()
-            result = run_tool(ctx, action.tool, action.arguments, execute=True, key=action.id)
-            self._adopt(ctx)
-            status = "executed" if result.status == "ok" else "failed"
-            self._audit(action.tool, action.arguments, phase="execute", result=result, action_id=action.id,
-                        confirmed_by=by)
-            text = self.result_text(result)
+            status, text = self._execute(action, by)
         else:
-            result = None
-            status = "declined"
-            self._audit(action.tool, action.arguments, phase="decline", status="declined",
-                        action_id=action.id, message="declined by the customer")
-            text = self.render(texts.DECLINED)
-        with store.write() as db:
-            db.execute("UPDATE pending_actions SET status = ?, result = ?, resolved_at = ? WHERE id = ?",
-                       (status, result.model_dump_json() if result else None, now, action.id))
+            status, text = "declined", self.render(texts.DECLINED)
+            self.records.finish_action(action.id, status, None, iso(self.agent.clock()), self._audit_row(
+                action.tool, action.arguments, phase="decline", status="declined", action_id=action.id,
+                message="declined by the customer"))
         emit(Event(type="action_resolved", data={"action_id": action.id, "status": status, "message": text}))
         follow_up = self._next_from_agenda(emit)
         return f"{text}\n\n{follow_up}" if follow_up else text
+
+    def _execute(self, action: PendingAction, by: str) -> tuple[str, str]:
+        """Run a confirmed action once. It is marked `executing` first; the store records the write by
+        the action's id in the write's own transaction; then its outcome and audit row are written
+        together. A crash between these steps is repaired by `_reconcile` at the next turn."""
+        if not self.records.start_executing(action.id):
+            row = self.records.action(self.id, action.id) or {}
+            return row.get("status") or "failed", self.render(texts.ALREADY_RESOLVED, {"status": row.get("status")})
+        ctx = self._context()
+        result = run_tool(ctx, action.tool, action.arguments, execute=True, key=action.id)
+        self._adopt(ctx)
+        status = "executed" if result.status == "ok" else "failed"
+        self.records.finish_action(action.id, status, result.model_dump_json(), iso(self.agent.clock()),
+                                   self._audit_row(action.tool, action.arguments, phase="execute", result=result,
+                                                   action_id=action.id, confirmed_by=by))
+        return status, self.result_text(result)
+
+    def _reconcile(self, emit: Emit) -> list[str]:
+        """After a crash: an action the store shows executed (by its key) is marked executed with the
+        store's result, and the customer is told it was done; one that never reached the store waits
+        for their answer again. Runs at the start of a turn, while this worker holds the session."""
+        told = []
+        for row in self.records.actions_in(self.id, "executing") + self.records.actions_in(self.id, "pending"):
+            done = _executed_result(self.agent.store, row["id"])
+            if done is None:
+                self.records.reopen(row["id"])
+                continue
+            result = ToolResult.model_validate_json(done)
+            self.records.finish_action(row["id"], "executed", done, iso(self.agent.clock()), self._audit_row(
+                row["tool"], json.loads(row["arguments"] or "{}"), phase="execute", result=result,
+                action_id=row["id"], confirmed_by="recovered"))
+            emit(Event(type="action_resolved", data={"action_id": row["id"], "status": "executed",
+                                                     "message": self.result_text(result)}))
+            told.append(self._say(self.result_text(result) + "\n\n", emit).strip())
+        return told
 
     def _next_from_agenda(self, emit: Emit) -> str | None:
         """After a pending action is resolved, propose the next queued write, if any."""
@@ -416,12 +429,8 @@ class Session:
     def _create_pending(self, tool: str, args: Any, summary: str) -> PendingAction:
         action = PendingAction(id="act_" + secrets.token_hex(8), tool=tool,
                                arguments=args if isinstance(args, dict) else {}, summary=summary)
-        with self.agent.store.write() as db:
-            db.execute(
-                "INSERT INTO pending_actions (id, conversation_id, tool, arguments, summary, status, created_at)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (action.id, self.id, tool, dumps(action.arguments), redact(summary), "pending",
-                 iso(self.agent.clock())))
+        self.records.create_pending(action.id, self.id, tool, dumps(action.arguments), redact(summary),
+                                    iso(self.agent.clock()))
         return action
 
     # ---- model --------------------------------------------------------------------------------
@@ -430,9 +439,7 @@ class Session:
 
     def first_message(self) -> bool:
         """No earlier customer message (whose request would still be waiting on verification)."""
-        row = self.agent.store.one("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND role = 'user'",
-                                   (self.id,))
-        return row["n"] <= 1
+        return len(self.records.messages(self.id, role="user", newest=2)) <= 1
 
     # ---- persistence --------------------------------------------------------------------------
 
@@ -447,11 +454,8 @@ class Session:
             self._save_state()
 
     def _save_state(self) -> None:
-        with self.agent.store.write() as db:
-            db.execute("UPDATE conversations SET customer_id = ?, failed_verifications = ?, agenda = ?, lang = ?, "
-                       "updated_at = ? WHERE id = ?",
-                       (self.customer_id, self.failed_verifications, dumps(self.agenda), self.lang,
-                        iso(self.agent.clock()), self.id))
+        self.records.save_state(self.id, self.customer_id, self.failed_verifications, dumps(self.agenda),
+                                self.lang, iso(self.agent.clock()))
 
     def _say(self, text: str, emit: Emit, *, error: bool = False, streamed: bool = False,
              delta: str | None = None) -> str:
@@ -467,24 +471,15 @@ class Session:
 
     def _add_message(self, role: str, content: str | None, *, visible: bool = False,
                      tool_calls: list[dict] | None = None, tool_call_id: str | None = None) -> None:
-        with self.agent.store.write() as db:
-            db.execute(
-                "INSERT INTO messages (conversation_id, turn, role, content, tool_calls, tool_call_id, "
-                "visible, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (self.id, self.turn, role, redact(content), dumps(tool_calls) if tool_calls else None,
-                 tool_call_id, int(visible), iso(self.agent.clock())))
+        self.records.add_message(self.id, self.turn, role, redact(content), iso(self.agent.clock()),
+                                 visible=visible, tool_calls=dumps(tool_calls) if tool_calls else None,
+                                 tool_call_id=tool_call_id)
 
-    def _audit(self, tool: str, args: Any, *, phase: str, result: ToolResult | None = None,
-               status: str | None = None, message: str | None = None, action_id: str | None = None,
-               confirmed_by: str | None = None) -> None:
-        with self.agent.store.write() as db:
-            db.execute(
-                "INSERT INTO audit_log (conversation_id, turn, at, tool, arguments, phase, status, rule, "
-                "message, customer_id, action_id, confirmed_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (self.id, self.turn, iso(self.agent.clock()), tool, dumps(args), phase,
-                 status or (result.status if result else None), result.rule if result else None,
-                 redact(message or (result.message if result else None)), self.customer_id, action_id,
-                 confirmed_by))
+    def _audit(self, tool: str, args: Any, **fields: Any) -> None:
+        self.records.audit(self._audit_row(tool, args, **fields))
+
+    def _audit_row(self, tool: str, args: Any, **fields: Any) -> dict[str, Any]:
+        return audit_row(self.id, self.turn, iso(self.agent.clock()), self.customer_id, tool, args, **fields)
 
 
 def _names(product: str, words: str) -> bool:
@@ -504,6 +499,13 @@ def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:
     return events, emit
 
 
+
+
+def _executed_result(store: Any, key: str) -> str | None:
+    """The result the store recorded for a write it executed under this action key, if any (the
+    idempotency record tools/registry.py writes in the write's own transaction)."""
+    row = store.one("SELECT result FROM executed_actions WHERE key = ?", (key,))
+    return row["result"] if row else None
 
 
 def _pending(row: dict[str, Any]) -> PendingAction:

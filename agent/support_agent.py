@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.models.base import ChatModel
-from agent.persistence import migrate_agent_tables
+from agent.records import Records, open_records, redact_url
 from agent.session import Session
 from agent.understanding.understand import Understander
 from tools.context import utc_now
@@ -47,11 +47,13 @@ class SupportAgent:
 
     def __init__(self, store: Store | str | Path, *, policy: Policy | str | Path | None = None,
                  model: ChatModel | str | None = None, clock: Callable[[], datetime] = utc_now,
-                 reply: str = "composed"):
+                 reply: str = "composed", records: Records | str | Path | None = None):
+        """`records`: where the agent's own records go: a `Records`, a SQLite path or a postgresql://
+        URL; None keeps them in the store's own SQLite file."""
         from agent.models import load_model
 
         self.store = store if isinstance(store, Store) else Store(store)
-        migrate_agent_tables(self.store)
+        self.records = records if isinstance(records, Records) else open_records(records, self.store.path)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
         self.clock = clock
@@ -67,12 +69,7 @@ class SupportAgent:
         customer's messages may change it). `session.token` authenticates it to web clients."""
         session_id = "s_" + secrets.token_urlsafe(12)
         token = secrets.token_urlsafe(24)
-        now = iso(self.clock())
-        with self.store.write() as db:
-            db.execute(
-                "INSERT INTO conversations (id, token_hash, customer_id, failed_verifications, agenda, "
-                "created_at, updated_at, model) VALUES (?,?,?,?,?,?,?,?)",
-                (session_id, _hash(token), None, 0, "[]", now, now, getattr(self.model, "name", "")))
+        self.records.create_conversation(session_id, _hash(token), getattr(self.model, "name", ""), iso(self.clock()))
         session = Session(self, session_id, token)
         if lang:
             session.set_language(lang)
@@ -80,7 +77,7 @@ class SupportAgent:
 
     def resume(self, session_id: str, token: str | None = None) -> Session:
         """Continue a conversation (after a restart too). With `token`, it must match."""
-        row = self.store.one("SELECT token_hash FROM conversations WHERE id = ?", (session_id,))
+        row = self.records.conversation(session_id)
         if row is None:
             raise KeyError(f"no conversation {session_id}")
         if token is not None and not secrets.compare_digest(row["token_hash"], _hash(token)):
@@ -98,9 +95,11 @@ class SupportAgent:
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),
-                "store": str(self.store.path), "policy": self.policy.source,
+                "store": str(self.store.path), "records": redact_url(self.records.db.url),
+                "policy": self.policy.source,
                 "tools": [t.name for t in self.tools]}
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+

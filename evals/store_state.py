@@ -19,7 +19,8 @@ from evals.scenario import DbExpect, Patch, is_matcher, relative_time
 from tools.store import Store
 
 EXCLUDED_TABLES = frozenset({"conversations", "messages", "pending_actions", "audit_log", "executed_actions",
-                             "_migrations", "store_meta"})
+                             "_migrations", "store_meta", "agent_migrations", "turn_claims", "rate_keys",
+                             "rate_hits"})
 INCIDENTAL_COLUMNS = frozenset({"updated_at"})  # tolerated in a row whose other changes were expected
 
 

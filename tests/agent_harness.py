@@ -4,6 +4,7 @@ steps are the understandings of the customer's messages (`understood(...)`, `YES
 from __future__ import annotations
 
 import shutil
+import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -64,3 +65,10 @@ def verified_session(agent: SupportAgent, model: ScriptedModel):
 
 def tool_events(reply, kind="tool_result"):
     return [e.data for e in reply.events if e.type == kind]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 
 import httpx
@@ -154,7 +155,8 @@ def test_decline_leaves_the_order_alone(setup, client):
 def test_health_and_static_files(client):
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "model": "scripted", "model_state": "ready", "store": "ok"}
+    assert health.json() == {"status": "ok", "model": "scripted", "model_state": "ready", "store": "ok",
+                             "worker": os.getpid()}
     page = client.get("/")
     assert page.status_code == 200 and "Northwind Outfitters" in page.text and "/widget.js" in page.text
     js = client.get("/widget.js")
@@ -195,10 +197,12 @@ def test_missing_or_malformed_token_is_401(client):
                              headers={"Authorization": "Bearer "}), 401, "missing_token")
 
 
-def test_wrong_token_is_403(client):
+def test_wrong_token_is_answered_like_an_unknown_session(client):
     sid, _ = new_session(client)
-    assert_error(client.get(f"/api/sessions/{sid}/transcript", headers={"Authorization": "Bearer nope"}),
-                 403, "bad_token")
+    wrong = client.get(f"/api/sessions/{sid}/transcript", headers={"Authorization": "Bearer nope"})
+    unknown = client.get("/api/sessions/s_doesnotexist123/transcript", headers={"Authorization": "Bearer nope"})
+    assert_error(wrong, 404, "unknown_session")
+    assert wrong.json() == unknown.json()
 
 
 def test_one_sessions_token_never_reads_or_drives_another(setup, client):
@@ -206,11 +210,11 @@ def test_one_sessions_token_never_reads_or_drives_another(setup, client):
     victim, victim_h, action_id = pending_cancel(client, model)
     _, attacker_h = new_session(client)
     before = model.position
-    assert_error(client.get(f"/api/sessions/{victim}/transcript", headers=attacker_h), 403, "bad_token")
+    assert_error(client.get(f"/api/sessions/{victim}/transcript", headers=attacker_h), 404, "unknown_session")
     assert_error(client.post(f"/api/sessions/{victim}/messages", json={"text": "yes"}, headers=attacker_h),
-                 403, "bad_token")
-    assert_error(resolve(client, victim, attacker_h, action_id), 403, "bad_token")
-    assert_error(resolve(client, victim, attacker_h, action_id, "decline"), 403, "bad_token")
+                 404, "unknown_session")
+    assert_error(resolve(client, victim, attacker_h, action_id), 404, "unknown_session")
+    assert_error(resolve(client, victim, attacker_h, action_id, "decline"), 404, "unknown_session")
     assert model.position == before and order_status(agent) == "pending"
     # the attacker's own session does not know the victim's action either
     attacker = client.post("/api/sessions").json()
@@ -352,6 +356,10 @@ async def test_a_second_turn_while_one_is_running_is_409(setup):
         assert entered.is_set()
         second = await client.post(f"/api/sessions/{sid}/messages", json={"text": "hello?"}, headers=h)
         assert_error(second, 409, "turn_in_progress")
+        # a wrong token learns nothing from a busy session: the same answer as for no session at all
+        guess = await client.post(f"/api/sessions/{sid}/messages", json={"text": "hello?"},
+                                  headers={"Authorization": "Bearer garbage"})
+        assert_error(guess, 404, "unknown_session")
         transcript = (await client.get(f"/api/sessions/{sid}/transcript", headers=h)).json()
         assert transcript["busy"] is True
         release.set()
@@ -457,3 +465,63 @@ def test_a_locked_store_is_a_503_the_client_can_retry(setup, client, monkeypatch
     r = client.post("/api/sessions")
     assert_error(r, 503, "store_busy")
     assert r.headers["retry-after"] == "2"
+
+
+def test_bad_tokens_never_reserve_the_session(setup, client):
+    """Requests with garbage tokens are refused before the session is claimed: the customer's own
+    messages, sent in between, all go through (none is refused as 'turn in progress')."""
+    _, model = setup
+    sid, h = new_session(client)
+    for i in range(5):
+        guess = client.post(f"/api/sessions/{sid}/messages", json={"text": "hi"},
+                            headers={"Authorization": f"Bearer garbage{i}"})
+        assert_error(guess, 404, "unknown_session")
+        model.add(HELLO)
+        assert say(client, sid, h, "I need some help")[-1][0] == "turn_done"
+    assert client.get(f"/api/sessions/{sid}/transcript", headers=h).json()["busy"] is False
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(setup):
+    """Without a trusted proxy, X-Forwarded-For is ignored: a spoofed address gets no budget of its own.
+    From a trusted proxy (the test client's address), each forwarded client has its own budget."""
+    agent, _ = setup
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(3)]
+    with TestClient(create_app(agent, session_rate_limit="2/minute")) as client:
+        statuses = [client.post("/api/sessions", headers=h).status_code for h in spoofed]
+        assert statuses == [201, 201, 429]
+    agent.records.db.run("DELETE FROM rate_hits")
+    with TestClient(create_app(agent, session_rate_limit="2/minute", trusted_proxies=["testclient"])) as client:
+        statuses = [client.post("/api/sessions", headers=h).status_code for h in spoofed + spoofed]
+        assert statuses == [201] * 6
+        assert client.post("/api/sessions", headers=spoofed[0]).status_code == 429
+
+
+def test_rate_limits_are_shared_by_apps_on_one_database(setup):
+    """Two apps (as two worker processes would) on the same records count against one budget."""
+    agent, _ = setup
+    with TestClient(create_app(agent, session_rate_limit="3/minute")) as one, \
+            TestClient(create_app(agent, session_rate_limit="3/minute")) as two:
+        assert [c.post("/api/sessions").status_code for c in (one, two, one)] == [201, 201, 201]
+        assert_error(two.post("/api/sessions"), 429, "rate_limited")
+
+
+def test_serve_with_an_unreachable_agent_db_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    from agent.cli import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: pytest.fail("should not start"))
+    code = main(["serve", "--db", str(tmp_path / "x.db"), "--model", "scripted",
+                 "--agent-db", "postgresql://shop:secret@127.0.0.1:9/agent"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot reach the agent's records database" in err and "secret" not in err
+
+
+def test_model_server_command_takes_its_address(monkeypatch):
+    """The command's wiring only: the model itself is loaded by the real command (not in unit tests)."""
+    from agent.cli import build_parser
+    from agent.commands import model_server
+
+    args = build_parser().parse_args(["model-server", "--port", "9001", "--parallel", "2"])
+    assert (args.host, args.port, args.parallel, args.n_ctx, args._run) == ("127.0.0.1", 9001, 2, 4096,
+                                                                             model_server.run)

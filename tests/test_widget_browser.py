@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from agent_harness import LOGIN, make_agent, understood
+from agent_harness import LOGIN, free_port, make_agent, understood
 
 from agent.turn import texts
 
@@ -24,12 +23,6 @@ TRACK_REPLY = ("Order W1003 is shipped with UPS, estimated delivery 2026-11-25. 
                "facility, Sacramento, CA (2026-11-23).")  # the track_shipment tool's own words
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
     """uvicorn in a thread, serving the app on a free port; yields (base_url, agent, model)."""
@@ -38,7 +31,7 @@ def server(tmp_path):
     from agent.server import create_app
 
     agent, model = make_agent(tmp_path)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on")
     srv = uvicorn.Server(config)

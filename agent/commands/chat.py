@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(env SUPPORT_AGENT_MODEL)")
     parser.add_argument("--db", default=None, help="store database (env SUPPORT_AGENT_DB); created with the "
                                                    "demo data if missing")
+    parser.add_argument("--agent-db", default=None, metavar="PATH_OR_URL",
+                        help="where the agent's own records go: a SQLite path or postgresql:// URL (env "
+                             "SUPPORT_AGENT_AGENT_DB); default: the store's own database")
     parser.add_argument("--policy", default=None, help="policy document (default: the shipped one)")
     parser.add_argument("--reply", default="composed", choices=["composed", "model"],
                         help="composed (default): replies written by code from the tool results; model: the "
@@ -44,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
             build_demo_store(db_path)
         model = load_model(args.model)
-        agent = SupportAgent(db_path, policy=args.policy, model=model, reply=args.reply)
+        from agent.records import records_target
+
+        agent = SupportAgent(db_path, policy=args.policy, model=model, reply=args.reply,
+                             records=records_target(args.agent_db))
         repl = Repl(agent, show_tools=args.show_tools, lang=args.lang)
         if args.customer:
             repl.session.bind_customer(args.customer)

@@ -1,9 +1,16 @@
-"""`support-agent serve`: the HTTP API, the chat widget and a demo shop page, served by uvicorn."""
+"""`support-agent serve`: the HTTP API, the chat widget and a demo shop page, served by uvicorn.
+
+With `--workers N`, uvicorn runs N processes, each building the agent from the same arguments
+(passed in $SUPPORT_AGENT_SERVE_ARGS); they share nothing but the databases (the store, and the
+agent's records: sessions, claims, rate limits) and the model endpoint (see `model-server`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -15,6 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--db", default=None, help="store database (env SUPPORT_AGENT_DB); created with the "
                                                    "demo data if missing")
+    parser.add_argument("--agent-db", default=None, metavar="PATH_OR_URL",
+                        help="where the agent's own records go (conversations, pending actions, audit log, "
+                             "claims, rate limits): a SQLite path or postgresql:// URL (env "
+                             "SUPPORT_AGENT_AGENT_DB); default: the store's own database")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1); give them a "
+                        "shared model endpoint (model-server, vLLM, a hosted API), not --model local")
+    parser.add_argument("--trusted-proxies", default=os.environ.get("SUPPORT_AGENT_TRUSTED_PROXIES", ""),
+                        metavar="ADDRS", help="comma-separated addresses or CIDRs of reverse proxies whose "
+                        "X-Forwarded-For is believed (env SUPPORT_AGENT_TRUSTED_PROXIES); default none")
     parser.add_argument("--model", default=None,
                         help="local (default, embedded 1.5B), local-small (0.5B), openai:NAME, openai-schema:NAME "
                              "(env SUPPORT_AGENT_MODEL)")
@@ -35,13 +51,58 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from rich.console import Console
 
+    err = Console(stderr=True)
+    built = _build(args, err)
+    if isinstance(built, int):
+        return built
+    agent, app = built
+    _log_to_stderr(args.log_level)
+    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    err.print(f"[bold]Support agent[/] on {base}/  (model {agent.describe()['model']}, store {agent.store.path}, "
+              f"records {agent.describe()['records']}, {args.workers} worker(s))")
+    err.print(f"[dim]Embed on a page: <script src=\"{base}/widget.js\" data-server=\"{base}\" defer></script>[/]",
+              soft_wrap=True)
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "proxy_headers": False,
+               "timeout_graceful_shutdown": 5}
+    if args.workers <= 1:
+        warm_in_background(agent, app)
+        uvicorn.run(app, **options)
+        return 0
+    if getattr(agent.model, "warm", None) is not None:
+        err.print("[yellow]Each worker loads its own copy of the embedded model; to share one, run "
+                  "`support-agent model-server` and serve with --model openai-schema:NAME (see README).[/]")
+    agent.records.db.close()  # the workers open their own
+    os.environ[ARGS_ENV] = json.dumps({k: v for k, v in vars(args).items() if not k.startswith("_")})
+    uvicorn.run("agent.commands.serve:worker_app", factory=True, workers=args.workers, **options)
+    return 0
+
+
+ARGS_ENV = "SUPPORT_AGENT_SERVE_ARGS"
+
+
+def worker_app():
+    """One worker's app (uvicorn's factory, in each worker process), from the parent's arguments."""
+    from rich.console import Console
+
+    args = argparse.Namespace(**json.loads(os.environ[ARGS_ENV]))
+    built = _build(args, Console(stderr=True))
+    if isinstance(built, int):
+        raise SystemExit(built)
+    agent, app = built
+    _log_to_stderr(args.log_level)
+    warm_in_background(agent, app)
+    return app
+
+
+def _build(args: argparse.Namespace, err):
+    """The agent and its app from the arguments, or an exit code after a clear message."""
     from agent.cli import default_db_path
     from agent.models import ModelError, load_model
+    from agent.records import records_target
     from agent.server import create_app
     from agent.support_agent import SupportAgent
     from tools.errors import SupportAgentError
 
-    err = Console(stderr=True)
     db_path = Path(args.db or default_db_path())
     try:
         if not db_path.exists():
@@ -49,26 +110,19 @@ def run(args: argparse.Namespace) -> int:
 
             err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
             build_demo_store(db_path).close()
-        agent = SupportAgent(db_path, policy=args.policy, model=load_model(args.model), reply=args.reply)
+        agent = SupportAgent(db_path, policy=args.policy, model=load_model(args.model), reply=args.reply,
+                             records=records_target(args.agent_db))
     except (SupportAgentError, ModelError, KeyError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
     rate_limit = None if str(args.rate_limit).lower() in ("none", "off", "0") else args.rate_limit
+    proxies = [p.strip() for p in (args.trusted_proxies or "").split(",") if p.strip()]
     try:
-        app = create_app(agent, allowed_origins=args.allow_origin, rate_limit=rate_limit,
-                         max_message_chars=args.max_message_chars)
+        return agent, create_app(agent, allowed_origins=args.allow_origin, rate_limit=rate_limit,
+                                 max_message_chars=args.max_message_chars, trusted_proxies=proxies)
     except ValueError as exc:  # e.g. a rate limit the `limits` notation cannot parse
         err.print(f"[red]error:[/] {exc}")
         return 2
-    _log_to_stderr(args.log_level)
-    warm_in_background(agent, app)
-    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
-    err.print(f"[bold]Support agent[/] on {base}/  (model {agent.describe()['model']}, store {db_path})")
-    err.print(f"[dim]Embed on a page: <script src=\"{base}/widget.js\" data-server=\"{base}\" defer></script>[/]",
-              soft_wrap=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
-                timeout_graceful_shutdown=5)
-    return 0
 
 
 def _log_to_stderr(level: str) -> None:

@@ -241,9 +241,12 @@ def _free_port() -> int:
 
 
 class LocalServer:
-    """One loaded model: an xllamacpp.Server listening on 127.0.0.1, plus a request lock."""
+    """One loaded model: an xllamacpp.Server (llama.cpp's OpenAI-compatible HTTP server) listening on
+    `host`:`port` (default 127.0.0.1 and a free port), plus a request lock. `n_parallel` slots of
+    `n_ctx` tokens each serve that many requests at once (`support-agent model-server`)."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None):
+    def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None,
+                 host: str = "127.0.0.1", port: int | None = None, n_parallel: int = 1):
         try:
             import xllamacpp
         except Exception as exc:
@@ -256,16 +259,16 @@ class LocalServer:
         threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
+        params.n_ctx = n_ctx * n_parallel  # llama.cpp splits the context between the slots
+        params.n_parallel = n_parallel
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.use_jinja = True
         params.sampling.temp = 0
         params.warmup = False
         params.verbosity = int(os.environ.get("SUPPORT_AGENT_LLAMA_VERBOSITY", "1"))  # llama.cpp logs to stderr; 3 = info
-        params.hostnames = ["127.0.0.1"]
-        params.port = _free_port()
+        params.hostnames = [host]
+        params.port = port or _free_port()
         params.slot_save_path = str(self.slot_dir) + os.sep  # llama.cpp joins it to the file name without a separator
         self.speculative = speculative_enabled()
         if self.speculative:  # prompt-lookup drafts, verified by the full sampler: greedy output is unchanged
