@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from agent.models.scripted import ScriptedModel
-from agent.understanding.ids import contains_words, find_identifiers
+from agent.understanding.ids import contains_words, find_identifiers, order_clauses
 from agent.understanding.schema import allowed_kinds, understanding_schema
 from agent.understanding.understand import Understander
 
@@ -86,3 +86,34 @@ def test_prompt_is_stable_and_holds_no_orders():
     first, second = (r.messages for r in model.requests)
     assert first[0] == second[0]  # byte-identical system prompt: the prefix cache hits
     assert "W1001" not in first[0]["content"] and "W1001" in second[1]["content"]
+
+
+@pytest.mark.parametrize("text, clauses", [
+    ("Where is W1003? Also return the headphones from W1002.", {"W1003": "Where is W1003?",
+                                                               "W1002": "Also return the headphones from W1002."}),
+    ("cancel W1001 and track W1002 please", {"W1001": "cancel W1001", "W1002": "and track W1002 please"}),
+    ("取消W1001，再查一下W1002到哪了", {"W1001": "取消W1001,", "W1002": "再查一下W1002到哪了"}),
+])
+def test_each_order_id_keeps_the_words_said_about_it(text, clauses):
+    assert order_clauses(text) == clauses
+
+
+@pytest.mark.parametrize("text, kinds, assigned", [
+    ("Where is W1003? Also I want to return the headphones from W1002, unopened.",
+     ["start_return", "track_shipment"], ["W1002", "W1003"]),
+    ("¿Dónde está el W1004? Y quiero cancelar el W1001.", ["track_shipment", "cancel_order"], ["W1004", "W1001"]),
+    ("取消W1001，再查一下W1002到哪了", ["track_shipment", "cancel_order"], ["W1002", "W1001"]),
+    ("cancel W1001 please", ["cancel_order"], [None]),  # one id: nothing to assign
+])
+def test_code_gives_each_decided_kind_its_order(text, kinds, assigned):
+    from agent.understanding.narrow import default_classifier
+
+    assert default_classifier().assign_orders(text, kinds) == assigned
+
+
+def test_an_assigned_order_is_the_only_one_the_schema_allows():
+    kinds = allowed_kinds(True, ["start_return", "track_shipment"])
+    schema = understanding_schema(kinds, ("W1003", "W1002"), pending=False, fixed=True, assigned=["W1002", None])
+    items = schema["properties"]["requests"]["prefixItems"]
+    assert items[0]["properties"]["order"] == {"enum": ["W1002"]}
+    assert items[1]["properties"]["order"] == {"enum": ["W1003", "W1002"]}

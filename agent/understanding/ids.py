@@ -75,6 +75,28 @@ def find_identifiers(text: str) -> Identifiers:
     return Identifiers(_unique(orders), _unique(emails), _unique(zips), _unique(phones))
 
 
+# Where one thing said ends: sentence ends and clause commas of any script (Unicode punctuation, not words).
+_CLAUSE_END = re.compile(r"[.!?;,\n\u3002\uff01\uff1f\uff1b\uff0c\u3001\u061f\u061b\u0964]+(?=\s|[^\x00-\x7f]|$)")
+
+
+def order_clauses(text: str) -> dict[str, str]:
+    """Each order id of the message with the words said about it: the clause it stands in; when one
+    clause names several, each id takes the words from the id before it up to itself, and the last
+    one the rest ("cancel W1001 | and track W1002 | please")."""
+    plain = _EMAIL.sub(" ", normalize(text))
+    clauses: dict[str, str] = {}
+    start = 0
+    for end in [m.end() for m in _CLAUSE_END.finditer(plain)] + [len(plain)]:
+        clause, cut = plain[start:end], 0
+        matches = list(_ORDER.finditer(clause))
+        for i, match in enumerate(matches):
+            stop = len(clause) if i == len(matches) - 1 else match.end()
+            clauses.setdefault(f"W{match.group(1)}", clause[cut:stop].strip())
+            cut = match.end()
+        start = end
+    return clauses
+
+
 def order_ids(text: str) -> set[str]:
     return set(find_identifiers(text).orders)
 

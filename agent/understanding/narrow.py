@@ -16,13 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
+from itertools import permutations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agent.understanding.bank import bank, render
-from agent.understanding.ids import find_identifiers, normalize
+from agent.understanding.ids import find_identifiers, normalize, order_clauses
+from agent.understanding.kinds import KINDS
 
 ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
 EMBEDDINGS = Path(__file__).with_name("bank_embeddings.npz")
@@ -147,6 +149,25 @@ class KindClassifier:
         chosen += [str(k) for k, p in ranked if p >= 0.1 and str(k) not in chosen][: max(0, wanted - len(chosen))]
         chosen += [chosen[0]] * max(0, wanted - len(chosen))
         return chosen
+
+    def assign_orders(self, text: str, kinds: list[str]) -> list[str | None]:
+        """Each decided kind's order id when the message names several: the one-to-one assignment
+        whose clauses (ids.order_clauses) the classifier reads as those kinds most surely. None where
+        code cannot tell (the model chooses among the message's ids)."""
+        clauses = order_clauses(text)
+        taking = [i for i, k in enumerate(kinds) if KINDS[k].takes_order]
+        assigned: list[str | None] = [None] * len(kinds)
+        if len(clauses) < 2 or not taking:
+            return assigned
+        probs = {order: dict(self.ranked(clause)) for order, clause in clauses.items()}
+
+        def fit(orders: tuple[str, ...]) -> float:
+            return sum(np.log(probs[o].get(kinds[i], 0.0) + 1e-6) for i, o in zip(taking, orders))
+
+        best = max(permutations(clauses, min(len(taking), len(clauses))), key=fit)
+        for i, order in zip(taking, best):
+            assigned[i] = order
+        return assigned
 
     def probability(self, text: str, kind: str) -> float:
         return dict(self.ranked(text)).get(kind, 0.0)

@@ -33,20 +33,25 @@ def allowed_kinds(verified: bool, narrowed: list[str] | None = None) -> list[Kin
     return kinds
 
 
-def _requests(kinds: list[Kind], orders: tuple[str, ...], fixed: bool) -> dict[str, Any]:
+def _requests(kinds: list[Kind], orders: tuple[str, ...], fixed: bool,
+              assigned: list[str | None] | None = None) -> dict[str, Any]:
     """Requests of the given kinds: any of them (the model chooses), or exactly these, in this order
-    (`fixed`: the kinds are decided, the model only fills their slots)."""
+    (`fixed`: the kinds are decided, the model only fills their slots; `assigned`: the order id code
+    gave each of them, where it could)."""
     if fixed:
+        assigned = assigned or [None] * len(kinds)
         return {"type": "array", "minItems": len(kinds), "maxItems": len(kinds),
-                "prefixItems": [request_branch(k, orders) for k in kinds], "items": False}
+                "prefixItems": [request_branch(k, (a,) if a else orders) for k, a in zip(kinds, assigned)],
+                "items": False}
     return {"type": "array", "maxItems": MAX_REQUESTS,
             "items": {"anyOf": [request_branch(k, orders) for k in kinds]}}
 
 
 def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending: bool,
-                         fixed: bool = False, other: bool = False) -> dict[str, Any]:
+                         fixed: bool = False, other: bool = False,
+                         assigned: list[str | None] | None = None) -> dict[str, Any]:
     """`other`: a change is pending but the message asks for something else (no yes / no branch)."""
-    body = {"lang": LANG, "requests": _requests(kinds, orders, fixed)}
+    body = {"lang": LANG, "requests": _requests(kinds, orders, fixed, assigned)}
     if not pending:
         return {"type": "object", "properties": body, "required": ["lang", "requests"],
                 "additionalProperties": False}

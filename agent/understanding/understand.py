@@ -142,8 +142,11 @@ class Understander:
         started = time.perf_counter()
         likely = self.likely(text, verified, agent_said)
         other = pending is not None and self.asks_something(likely, text)
-        schema = understanding_schema(allowed_kinds(verified, likely), ids.orders, pending=pending is not None,
-                                      fixed=self.mode == "decide" and likely is not None, other=other)
+        kinds = allowed_kinds(verified, likely)
+        fixed = self.mode == "decide" and likely is not None
+        assigned = self.narrower.assign_orders(text, [k.name for k in kinds]) if fixed else None
+        schema = understanding_schema(kinds, ids.orders, pending=pending is not None, fixed=fixed, other=other,
+                                      assigned=assigned)
         try:
             reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending, likely=likely),
                                           schema, max_tokens=MAX_TOKENS)
