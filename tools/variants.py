@@ -93,3 +93,27 @@ def match_variant(variants: list[dict[str, Any]], wanted: str,
     if len(candidates) == 1:
         return candidates[0], []
     return None, candidates
+
+
+def _spans(text: str, longest: int = 3) -> set[str]:
+    """Every run of up to `longest` consecutive words of a text, compacted: the values it could name.
+    Words split at any non-alphanumeric character and where the script changes ("L码" -> "L", "码")."""
+    words = re.findall(r"[A-Za-z]+|\d+(?:[.,]\d+)?|[^\W\dA-Za-z_]+", text.lower())
+    return {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + longest, len(words)) + 1)}
+
+
+def variants_named(items: list[dict[str, Any]], text: str) -> list[tuple[int, str]]:
+    """The (line_id, variant_id) pairs a customer's message names, from list_variants' items, best
+    first: a variant is named when every option value that sets it apart from the line's current
+    variant is in the text as whole words ("size L instead of M" names Black / L of a Black / M line,
+    not Black / XL); the more of the text it accounts for, the better ("1 L" over "L")."""
+    spans = _spans(text)
+    named = []
+    for item in items:
+        current = {_compact(x) for x in item["current_variant"].split(" / ")}
+        for variant in item["variants"]:
+            new = {_compact(x) for x in variant["options"].split(" / ")} - current
+            if new and new <= spans and variant["variant_id"] != item["current_variant_id"]:
+                named.append((sum(map(len, new)), item["line_id"], variant["variant_id"]))
+    best = max((n[0] for n in named), default=0)
+    return [(line, variant) for score, line, variant in named if score == best]

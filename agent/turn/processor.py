@@ -23,6 +23,7 @@ from agent.understanding.understand import Request, Understanding
 from tools.i18n import Listing
 from tools.registry import get_tool
 from tools.results import ToolResult
+from tools.variants import variants_named
 
 if TYPE_CHECKING:
     from agent.session import Session
@@ -185,8 +186,8 @@ class Processor:
 
     def with_item(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         """The order's line the customer named (every line when they named none)."""
-        item = str(request.slots.get("item") or "")
-        if not item or not self.said(item):
+        item = self.said_slot(request, "item")
+        if item is None:
             return args
         line = self.session.order_line(args["order_id"], item)
         if line is None:
@@ -219,17 +220,23 @@ class Processor:
         return {**args, **address} if address else self.ask(texts.ASK_ADDRESS, request)
 
     def _args_modify_order_items(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
-        line = self.session.order_line(args["order_id"], str(request.slots.get("item") or ""))
-        option = request.slots.get("option")
+        """The line and the variant are the ones the customer's words name among the order's variants
+        (found by code); the model's words for them only when code finds none; the quantity only from
+        the customer's words."""
+        variants = self.session.run_tool("list_variants", {"order_id": args["order_id"]}, self.emit)
+        if variants.status != "ok":
+            return self.relay(variants)
+        items = variants.data.get("items", [])
+        line = self.session.order_line(args["order_id"], self.said_slot(request, "item") or self.text)
+        named = [n for n in variants_named(items, self.text) if line is None or n[0] == line]
+        option = self.said_slot(request, "option")
         quantity = self.choice(request, "quantity")
-        if line is None or not (option and self.said(option)) and quantity is None:
+        if len(named) == 1:
+            line, option = named[0]
+        if line is None or option is None and quantity is None:
             return self.ask(texts.ASK_ITEM, request, order_id=args["order_id"])
-        args["line_id"] = line
-        if option and self.said(option):
-            args["new_variant"] = option
-        if quantity is not None:
-            args["new_quantity"] = quantity
-        return args
+        return {**args, "line_id": line, **({"new_variant": option} if option else {}),
+                **({"new_quantity": quantity} if quantity is not None else {})}
 
     def _args_update_account(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         new_emails = self.ids.new_values("emails")
@@ -321,6 +328,11 @@ class Processor:
     def customer_words(self) -> str:
         """Everything the customer wrote in this conversation, read once per turn."""
         return self.session.customer_words()
+
+    def said_slot(self, request: Request, slot: str) -> str | None:
+        """A slot of words (an item, an option) only when the customer said them."""
+        value = str(request.slots.get(slot) or "")
+        return value if value and self.said(value) else None
 
     def own_words(self, request: Request, slot: str) -> str | None:
         """A free-text slot (a reason) only when it is the customer's own words."""
