@@ -12,12 +12,11 @@ from agent.models.scripted import ScriptExhausted
 
 
 class ReplayModel:
-    """A ChatModel that serves the current turn's recorded understanding.
+    """A ChatModel that serves the current turn's recorded understanding (and translation).
 
-    `begin_turn(turn, understand)` before the customer's message (or button press), `end_turn()`
-    after it; `problems` collects (turn, message) for every divergence: the runtime asked for an
-    understanding the turn does not have, did not ask for the one it has, or asked for a free model
-    reply (a replay records understandings only)."""
+    `begin_turn(turn, understand, translation)` before the customer's message (or button press),
+    `end_turn()` after it; `problems` collects (turn, message) for every divergence: the runtime asked
+    for an understanding or a reply the turn does not have, or did not ask for one it has."""
 
     name = "replay"
 
@@ -26,11 +25,14 @@ class ReplayModel:
         self.problems: list[tuple[int, str]] = []
         self.understanding: dict[str, Any] | str | None = None
         self.understood = False
+        self.translation: str | None = None
 
-    def begin_turn(self, turn: int, understand: dict[str, Any] | str | None = None) -> None:
+    def begin_turn(self, turn: int, understand: dict[str, Any] | str | None = None,
+                   translation: str | None = None) -> None:
         self.turn = turn
         self.understanding = understand
         self.understood = False
+        self.translation = translation
 
     def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
                    max_tokens: int | None = None) -> ModelReply:
@@ -48,12 +50,19 @@ class ReplayModel:
         if self.understanding is not None and not self.understood:
             self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the replay has an understanding "
                                   f"the runtime never asked for"))
+        if self.translation is not None:
+            self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the replay has a translation "
+                                  f"the runtime never asked for"))
 
     def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], *, allowed: list[str] | None = None,
                  reply_only: bool = False, max_actions: int = 3, on_text: TextCallback | None = None) -> ModelReply:
+        """The turn's recorded translation of the composed reply (once); any other reply diverges."""
+        if reply_only and self.translation is not None:
+            text, self.translation = self.translation, None
+            return ModelReply(text=text, raw=text)
         self.problems.append((self.turn, f"replay diverged at turn {self.turn}: the runtime asked the model for "
-                              f"a reply; a replay has understandings only"))
-        raise ScriptExhausted("a replay has no model replies")
+                              f"a reply the replay does not have"))
+        raise ScriptExhausted("no recorded model reply for this turn")
 
 
 class RecordingModel:

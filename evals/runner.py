@@ -273,7 +273,7 @@ class TrialRunner:
                        replay: ReplayModel | None) -> None:
         for n, turn in enumerate(scenario.customer.turns, 1):
             if replay is not None:
-                replay.begin_turn(n, turn.understand)
+                replay.begin_turn(n, turn.understand, turn.translation)
             if turn.kind == "say":
                 text, index = turn.phrasing(result.trial, replay=replay is not None)
                 play(n, text, None, text)

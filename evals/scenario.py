@@ -113,6 +113,9 @@ class CustomerTurn(_Strict):
     # The agent's understanding of this message, as the model gave it (a dict, or a raw string to test
     # malformed output): replayed to the runtime's understanding step, the one model step of a message.
     understand: dict[str, Any] | str | None = None
+    # The model's translation of this turn's composed reply, in a conversation whose language has no
+    # catalog: replayed to the reply-only step, where the fact check judges it as it would a live one.
+    translation: str | None = None
 
     @model_validator(mode="before")
     @classmethod

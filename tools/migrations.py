@@ -182,3 +182,19 @@ def m003_tool_lookup_indexes(db: sqlite_utils.Database) -> None:
     db["tickets"].create_index(["order_id", "kind"], if_not_exists=True)
     db["return_lines"].create_index(["order_line_id"], if_not_exists=True)
     db["refunds"].create_index(["return_id"], if_not_exists=True)
+
+
+@migration
+def m004_help_center_languages(db: sqlite_utils.Database) -> None:
+    # The help index in every language the help center is written in: a row per article and language,
+    # searched by its analysed terms (tools/help_index.py: jieba words, Snowball stems) joined by spaces,
+    # so the index tokenizer only splits them. The rows are derived from the documents: reloaded on use.
+    db["help_articles"].disable_fts()
+    db["help_articles"].drop()
+    db["help_articles"].create(
+        {"id": str, "lang": str, "title": str, "section": str, "body": str, "source": str,
+         "title_terms": str, "body_terms": str},
+        pk=("id", "lang"),
+    )
+    db["help_articles"].enable_fts(["title_terms", "body_terms"], create_triggers=True, tokenize="unicode61")
+    db.execute("DELETE FROM store_meta WHERE key = 'help_center_version'")

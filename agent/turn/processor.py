@@ -114,7 +114,8 @@ class Processor:
         topic = str(request.slots.get("topic") or "").replace("_", " ")
         for query in dict.fromkeys([topic, self.text[:300]]):
             if query.strip() and not articles:  # the topic first; the customer's own words if it finds nothing
-                result = self.session.run_tool("search_help_center", {"query": query}, self.emit)
+                result = self.session.run_tool("search_help_center", {"query": query, "lang": self.session.lang},
+                                               self.emit)
                 articles = result.data.get("articles") or [] if result.status == "ok" else []
         if not articles:
             self.say(texts.NO_ARTICLE, "info")
