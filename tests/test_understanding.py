@@ -117,3 +117,13 @@ def test_an_assigned_order_is_the_only_one_the_schema_allows():
     items = schema["properties"]["requests"]["prefixItems"]
     assert items[0]["properties"]["order"] == {"enum": ["W1002"]}
     assert items[1]["properties"]["order"] == {"enum": ["W1003", "W1002"]}
+
+
+@pytest.mark.parametrize("text, number, written", [
+    ("订单W10261里的卫衣我只要一件", 1, True), ("make it 2 please, W1001", 2, True), ("ＸＬ，２件", 2, True),
+    ("cancel W1001 please", 1, False), ("zip 94107, I want the blue one", 9, False), ("quiero 12", 12, True),
+])
+def test_a_quantity_counts_only_when_the_customer_wrote_it(text, number, written):
+    from agent.understanding.ids import number_written
+
+    assert number_written(text, number) is written

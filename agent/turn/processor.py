@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
 from agent.turn import texts
-from agent.understanding.ids import Identifiers, contains_words, resembles_words
+from agent.understanding.ids import Identifiers, contains_words, number_written, resembles_words
 from agent.understanding.kinds import KINDS, MEANINGS
 from agent.understanding.narrow import closest, without_login
 from agent.understanding.understand import Request, Understanding
@@ -358,6 +358,8 @@ class Processor:
                 return value if best is not None and list(meanings)[best] == value else None
             return value
         # the model's words were not the customer's: accept its value only if something they said means it
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value if number_written(self.text, value) else None
         return value if meanings and self.meant(value, meanings) else None
 
     def meant(self, value: str, meanings: dict[str, str]) -> bool:

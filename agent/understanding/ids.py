@@ -121,6 +121,15 @@ def resembles_words(haystack: str, needle: str, *, score: float = 75.0) -> bool:
     return bool(n) and (n in fold(haystack) or fuzz.partial_ratio(n, fold(haystack)) >= score)
 
 
+def number_written(text: str, number: int) -> bool:
+    """Whether the text writes this number: in digits of any script, or as one numeral character
+    ("一件", "２"), not inside an order id, zip code or other identifier."""
+    plain = _ORDER.sub(" ", _EMAIL.sub(" ", normalize(text)))
+    if str(number) in re.findall(r"\d+", plain):
+        return True
+    return any(unicodedata.numeric(c, None) == number for c in plain if not c.isascii())
+
+
 def without_identifiers(text: str) -> str:
     """The message's words: its emails, order ids and digits taken out (what says its language)."""
     plain = _ORDER.sub(" ", _EMAIL.sub(" ", normalize(text)))
