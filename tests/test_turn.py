@@ -137,3 +137,27 @@ def test_a_model_written_reply_is_shown_only_when_it_keeps_every_fact(tmp_path):
     agent.reply = "model"
     reply = agent.session().send(f"{JANE} where is W1003")
     assert "2026-12-24" not in reply.text and "W1003" in reply.text  # the rewrite invented a date: composed kept
+
+
+def test_an_order_id_given_after_which_order_answers_that_question(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "reason": "not needed any more"}]},
+        {"lang": "en", "requests": [{"kind": "get_order", "order": "W1001"}]})
+    session = agent.session()
+    session.send(f"{JANE} I want to cancel my order, not needed any more.")
+    reply = session.send("W1001")
+    assert session.pending_action is not None and session.pending_action.tool == "cancel_order"
+    assert session.pending_action.arguments["order_id"] == "W1001"
+    assert reply.text.rstrip().endswith("(yes / no)")
+
+
+def test_a_condition_counts_only_when_the_customers_words_mean_it_in_any_language(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "zh", "requests": [{"kind": "start_return", "order": "W1002", "condition": "defective"}]},
+        {"lang": "zh", "requests": [{"kind": "start_return", "condition": "unopened"}]})
+    session = agent.session()
+    session.send(f"{JANE} 我想退W1002的耳机，还没拆封")  # the model says defective; the words say unopened
+    assert session.pending_action is None  # not written as defective: the condition is asked
+    session.send("还没拆封")
+    assert session.pending_action is not None
+    assert session.pending_action.arguments["condition"] == "unopened"

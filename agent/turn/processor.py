@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from agent.turn import texts
 from agent.understanding.ids import Identifiers, contains_words, number_written, resembles_words
 from agent.understanding.kinds import KINDS, MEANINGS
-from agent.understanding.narrow import closest, without_login
+from agent.understanding.narrow import meaning_of, without_login
 from agent.understanding.understand import Request, Understanding
 from tools.i18n import Listing
 from tools.registry import get_tool
@@ -56,9 +56,10 @@ class Processor:
     tried_login: bool = False
     asked: Request | None = None  # last turn's request that was waiting for this answer
 
+    def __post_init__(self) -> None:
+        self.asked = self.session.take_asked()
+
     def run(self, requests: list[Request] | None = None) -> list[Said]:
-        if self.asked is None:
-            self.asked = self.session.take_asked()
         for request in requests if requests is not None else self.understanding.requests:
             request = self.completed(request)
             if self.session.customer_id and any(p.kind == "denied" and p.data == "login" for p in self.parts):
@@ -212,8 +213,7 @@ class Processor:
         """What the complaint is about is read from the customer's own message, by meaning (any
         language); the model's label only when the message says nothing clear."""
         meanings = MEANINGS["category"]
-        index = closest(self.summary(), list(meanings.values()), floor=0.0, margin=0.005)
-        category = list(meanings)[index] if index is not None else request.slots.get("category") or "other"
+        category = meaning_of(self.summary(), meanings, margin=0.005) or request.slots.get("category") or "other"
         return {**args, "category": category, "summary": self.summary()}
 
     def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -349,13 +349,12 @@ class Processor:
         if value is None:
             return None
         if words and resembles_words(self.customer_words, words):
-            index = closest(words, list(meanings.values()), floor=0.0, margin=MARGIN) if meanings else None
-            if index is not None:
-                return list(meanings)[index]
+            meant = meaning_of(words, meanings, margin=MARGIN)
+            if meant is not None:
+                return meant
             if value in self.session.agent.policy.returns.prepaid_label_conditions:
                 # the store pays for this one: the words must at least mean it more than anything else
-                best = closest(words, list(meanings.values()), floor=0.0, margin=0.0)
-                return value if best is not None and list(meanings)[best] == value else None
+                return value if meaning_of(words, meanings) == value else None
             return value
         # the model's words were not the customer's: accept its value only if something they said means it
         if isinstance(value, int) and not isinstance(value, bool):
@@ -364,9 +363,7 @@ class Processor:
 
     def meant(self, value: str, meanings: dict[str, str]) -> bool:
         clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.customer_words) if c.strip()]
-        names = list(meanings)
-        return any(names[i] == value for c in clauses[-12:]
-                   if (i := closest(c, list(meanings.values()), floor=0.0, margin=MARGIN)) is not None)
+        return any(meaning_of(c, meanings, margin=MARGIN) == value for c in clauses[-12:])
 
     def said(self, words: str) -> bool:
         return contains_words(self.customer_words, words)
@@ -391,11 +388,13 @@ class Processor:
         """An answer to last turn's question fills in what that request already had (its order, the
         condition or reason said before), so nothing the customer said is asked twice."""
         asked = self.asked
-        if asked is None or asked.kind != request.kind:
+        # an order id alone reads as a look-up; after "which order?" it is the answer to that question
+        gives_order = request.kind == "get_order" and request.order and asked is not None and not asked.order
+        if asked is None or asked.kind != request.kind and not gives_order:
             return request
         self.asked = None
-        return Request(kind=request.kind, order=request.order or asked.order,
-                       slots={**asked.slots, **request.slots})
+        slots = {**asked.slots, **request.slots} if asked.kind == request.kind else asked.slots
+        return Request(kind=asked.kind, order=request.order or asked.order, slots=slots)
 
     def say(self, message_id: str, kind: str = "result", **params: Any) -> None:
         if message_id:

@@ -10,7 +10,10 @@ Adding a tool to the desk means adding its kind here; the schema, prompt, bench 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 TEXT = {"type": "string", "maxLength": 120}
 WORDS = {"type": "string", "maxLength": 60}  # the customer's words a choice came from
@@ -80,20 +83,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 ]}
 
 
-# What each value of a customer's choice means, for checking the words they used against it by meaning
-# (in any language: the comparison is by multilingual sentence embeddings, see narrow.closest).
-MEANINGS: dict[str, dict[str, str]] = {
-    "condition": {"unopened": "unopened, still sealed in its box, never used",
-                  "opened": "opened, used, worn or tried on, but nothing wrong with it",
-                  "defective": "defective, broken, damaged, torn, it does not work",
-                  "wrong_item": "the wrong item, not what I ordered, a different product was sent"},
-    "remedy": {"replacement": "send a replacement, the same items again",
-               "refund": "a refund, my money back"},
-    "method": {"original": "back to my card or original payment method",
-               "store_credit": "as store credit or gift card balance"},
-    # not the customer's choice, but what their complaint is about: read from their own words
-    "category": {"defective": "the item I received is broken, damaged, torn or stopped working",
-                 "wrong_item": "I received the wrong item, not what I ordered",
-                 "billing": "I was charged twice or charged the wrong amount, a billing problem",
-                 "other": "bad service, a late delivery, rude staff or another problem"},
-}
+# What each value of a customer's choice means: short phrases in the shipped languages (meanings.yaml),
+# compared with the customer's words by meaning (narrow.meaning_of), in any language.
+MEANINGS: dict[str, dict[str, list[str]]] = yaml.safe_load(
+    Path(__file__).with_name("meanings.yaml").read_text(encoding="utf-8"))

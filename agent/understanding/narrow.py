@@ -231,6 +231,19 @@ def closest(words: str, names: list[str], *, floor: float = 0.8, margin: float =
     return best[1] if best[0] >= floor and best[0] - runner_up[0] >= margin else None
 
 
+def meaning_of(words: str, meanings: dict[str, list[str]], *, margin: float = 0.0) -> str | None:
+    """The value whose phrases the words are nearest in meaning to (any language), if it is nearer by
+    `margin` than every other value's; None without the embedder or when no value is clearly nearest."""
+    feats = default_classifier().features
+    if feats.name != "e5" or not meanings or not words.strip():
+        return None
+    vector = feats.embed(words)
+    scores = sorted(((max(float(vector @ feats.embed(p)) for p in phrases), value)
+                     for value, phrases in meanings.items()), reverse=True)
+    best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, None)
+    return best[1] if best[0] - runner_up[0] >= margin else None
+
+
 def build() -> Path:
     """Embed the bank and store the vectors next to it (run after editing examples.yaml)."""
     texts = [_text(m) for m in bank()]
