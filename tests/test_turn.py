@@ -151,13 +151,15 @@ def test_an_order_id_given_after_which_order_answers_that_question(tmp_path):
     assert reply.text.rstrip().endswith("(yes / no)")
 
 
-def test_a_condition_counts_only_when_the_customers_words_mean_it_in_any_language(tmp_path):
+def test_a_condition_is_what_the_customers_words_mean_in_any_language_not_the_models_label(tmp_path):
     agent, _ = agent_with(
         tmp_path, {"lang": "zh", "requests": [{"kind": "start_return", "order": "W1002", "condition": "defective"}]},
-        {"lang": "zh", "requests": [{"kind": "start_return", "condition": "unopened"}]})
+        {"lang": "es", "requests": [{"kind": "start_return", "order": "W1002", "condition": "defective",
+                                     "condition_words": "los auriculares"}]})
     session = agent.session()
     session.send(f"{JANE} 我想退W1002的耳机，还没拆封")  # the model says defective; the words say unopened
-    assert session.pending_action is None  # not written as defective: the condition is asked
-    session.send("还没拆封")
     assert session.pending_action is not None
     assert session.pending_action.arguments["condition"] == "unopened"
+    other = agent.session()
+    other.send(f"{JANE} Quiero devolver los auriculares del W1002, me quedan grandes.")  # no condition said
+    assert other.pending_action is None  # the prepaid 'defective' is not taken from words that don't mean it

@@ -341,29 +341,38 @@ class Processor:
         return value if value and self.said(value) else None
 
     def choice(self, request: Request, slot: str) -> Any:
-        """A customer's choice, only when the words cited for it are theirs — and then the value those
-        words mean (by meaning, in any language), not the label the model put next to them."""
+        """A customer's choice, only from their words, read by meaning (any language), never just the
+        label the model put on them:
+        - the words the model cited, when they are the customer's and clearly mean one value;
+        - else the model's value when a clause the customer wrote clearly means it, or the one value
+          their clauses clearly mean;
+        - else, with their own words cited, the model's value; a condition the store pays a label for
+          only when the words are nearest to such a condition.
+        Otherwise None: the customer is asked."""
         value = request.slots.get(slot)
         words = str(request.slots.get(f"{slot}_words") or "")
-        meanings = MEANINGS.get(slot, {})
-        if value is None:
+        theirs = bool(words) and resembles_words(self.customer_words, words)
+        if value is None or isinstance(value, bool):
             return None
-        if words and resembles_words(self.customer_words, words):
-            meant = meaning_of(words, meanings, margin=MARGIN)
-            if meant is not None:
-                return meant
-            if value in self.session.agent.policy.returns.prepaid_label_conditions:
-                # the store pays for this one: the words must at least mean it more than anything else
-                return value if meaning_of(words, meanings) == value else None
-            return value
-        # the model's words were not the customer's: accept its value only if something they said means it
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value if number_written(self.text, value) else None
-        return value if meanings and self.meant(value, meanings) else None
+        if isinstance(value, int):
+            return value if theirs or number_written(self.text, value) else None
+        meanings = MEANINGS.get(slot, {})
+        clear = meaning_of(words, meanings, margin=MARGIN) if theirs else None
+        if clear is not None or not meanings:
+            return clear or (value if theirs else None)
+        meant = self.meant_values(meanings)
+        if value in meant or len(meant) == 1:
+            return value if value in meant else meant.pop()
+        paid = self.session.agent.policy.returns.prepaid_label_conditions
+        if not theirs or value not in paid:
+            return value if theirs else None
+        nearest = meaning_of(words, meanings)  # the store pays for this one: the words must mean such a one
+        return nearest if nearest in paid else None
 
-    def meant(self, value: str, meanings: dict[str, str]) -> bool:
+    def meant_values(self, meanings: dict[str, list[str]]) -> set[str]:
+        """The values the customer's recent clauses clearly mean."""
         clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.customer_words) if c.strip()]
-        return any(meaning_of(c, meanings, margin=MARGIN) == value for c in clauses[-12:])
+        return {v for c in clauses[-12:] if (v := meaning_of(c, meanings, margin=MARGIN)) is not None}
 
     def said(self, words: str) -> bool:
         return contains_words(self.customer_words, words)
