@@ -167,7 +167,8 @@ class Processor:
         return build(request, args) if build else args
 
     def _args_cancel_order(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
-        reason = self.own_words(request, "reason")  # none given: the tool's rule asks for one
+        # none given: the tool's rule asks for one; given in other words (translated): their message
+        reason = self.own_words(request, "reason") or (self.summary() if request.slots.get("reason") else None)
         return {**args, "reason": reason} if reason else args
 
     def _args_check_refund_eligibility(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -345,14 +346,14 @@ class Processor:
         label the model put on them:
         - the words the model cited, when they are the customer's and clearly mean one value;
         - else the model's value when a clause the customer wrote clearly means it, or the one value
-          their clauses clearly mean;
-        - else, with their own words cited, the model's value; a condition the store pays a label for
-          only when the words are nearest to such a condition.
+          their clauses clearly mean (also when the model gave none);
+        - else, with their own words cited, the model's value, unless it is a condition the store pays a
+          label for (that one needs words that clearly mean it).
         Otherwise None: the customer is asked."""
         value = request.slots.get(slot)
         words = str(request.slots.get(f"{slot}_words") or "")
         theirs = bool(words) and resembles_words(self.customer_words, words)
-        if value is None or isinstance(value, bool):
+        if isinstance(value, bool) or value is None and slot not in MEANINGS:
             return None
         if isinstance(value, int):
             return value if theirs or number_written(self.text, value) else None
@@ -364,10 +365,7 @@ class Processor:
         if value in meant or len(meant) == 1:
             return value if value in meant else meant.pop()
         paid = self.session.agent.policy.returns.prepaid_label_conditions
-        if not theirs or value not in paid:
-            return value if theirs else None
-        nearest = meaning_of(words, meanings)  # the store pays for this one: the words must mean such a one
-        return nearest if nearest in paid else None
+        return value if theirs and value not in paid else None
 
     def meant_values(self, meanings: dict[str, list[str]]) -> set[str]:
         """The values the customer's recent clauses clearly mean."""
