@@ -347,8 +347,8 @@ class Processor:
         - the words the model cited, when they are the customer's and clearly mean one value;
         - else the model's value when a clause the customer wrote clearly means it, or the one value
           their clauses clearly mean (also when the model gave none);
-        - else, with their own words cited, the model's value, unless it is a condition the store pays a
-          label for (that one needs words that clearly mean it).
+        - else the model's value when their cited words or one of their clauses are nearest to it, unless
+          it is a condition the store pays a label for (that one needs words that clearly mean it).
         Otherwise None: the customer is asked."""
         value = request.slots.get(slot)
         words = str(request.slots.get(f"{slot}_words") or "")
@@ -361,16 +361,19 @@ class Processor:
         clear = meaning_of(words, meanings, margin=MARGIN) if theirs else None
         if clear is not None or not meanings:
             return clear or (value if theirs else None)
-        meant = self.meant_values(meanings)
+        meant = self.meant_values(meanings, MARGIN)
         if value in meant or len(meant) == 1:
             return value if value in meant else meant.pop()
         paid = self.session.agent.policy.returns.prepaid_label_conditions
-        return value if theirs and value not in paid else None
+        if value in paid:  # the store pays a label for it: only words that clearly mean it
+            return None
+        # the model's label, when the customer's words are cited or one of their clauses is nearest to it
+        return value if theirs or value in self.meant_values(meanings, 0.0) else None
 
-    def meant_values(self, meanings: dict[str, list[str]]) -> set[str]:
-        """The values the customer's recent clauses clearly mean."""
+    def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
+        """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
         clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.customer_words) if c.strip()]
-        return {v for c in clauses[-12:] if (v := meaning_of(c, meanings, margin=MARGIN)) is not None}
+        return {v for c in clauses[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
 
     def said(self, words: str) -> bool:
         return contains_words(self.customer_words, words)
