@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from tools.backend.interface import ConcurrentChange
+from tools.backend.interface import ConcurrentChange, ConnectionLost
 from tools.context import ToolContext
 from tools.errors import StoreError
 from tools.results import N_, Plan, ToolResult, denied, error, msg
@@ -135,10 +136,12 @@ def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: s
             return plan
         return plan.preview()
     key = key or action_key(tool.name, args, ctx.customer_id)
-    try:
-        return _execute(ctx, tool, args, key)
-    except ConcurrentChange:  # another writer changed the state this plan was made on: plan again
-        return _execute(ctx, tool, args, key)
+    # Once more when another writer changed the state this plan was made on (planned again, it is
+    # denied) or the connection broke (the action key makes the retry safe even after a COMMIT).
+    for attempt in Retrying(retry=retry_if_exception_type((ConcurrentChange, ConnectionLost)),
+                            stop=stop_after_attempt(2), reraise=True):
+        with attempt:
+            return _execute(ctx, tool, args, key)
 
 
 def _execute(ctx: ToolContext, tool: Tool, args: BaseModel, key: str) -> ToolResult:

@@ -40,6 +40,11 @@ class ConcurrentChange(StoreError):
     """A conditional write found the state changed since the tool planned it (another writer won)."""
 
 
+class ConnectionLost(StoreError):
+    """The link to the database broke; nothing of the current transaction was committed, unless the
+    break came during COMMIT itself: a retry with the same action key is safe either way."""
+
+
 @runtime_checkable
 class CommerceReads(Protocol):
     """Reads. None or [] when nothing matches; never another customer's data where a customer is given."""

@@ -11,6 +11,7 @@ import sqlite_utils
 
 from tools.backend.records import HelpArticle
 from tools.backend.sql import SqlReads, SqlWrites
+from tools.errors import StoreError
 from tools.store import Store
 
 
@@ -82,9 +83,18 @@ class SqliteBackend(SqliteSearch, SqlReads):
         """A raw write transaction: yields an object with `execute(sql, params)`."""
         return self.store.write()
 
-    def insert_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        self.sql.executemany(f"INSERT INTO [{table}] ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                             rows)
+    def load_rows(self, tables: list[tuple[str, tuple[str, ...], list[tuple]]]) -> None:
+        """Bulk-load (table, columns, rows) in one transaction."""
+        with self.store.write():
+            for table, columns, rows in tables:
+                self.sql.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                                     f"VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def clear(self) -> None:
+        raise StoreError(f"{self.store.path} already holds a store; build the demo store into a new file")
+
+    def primary_keys(self) -> dict[str, list[str]]:
+        return self.store.primary_keys()
 
     def content_hash(self) -> str:
         return self.store.content_hash()
