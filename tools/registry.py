@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
 from tools.backend.interface import ConcurrentChange, ConnectionLost
 from tools.context import ToolContext
@@ -127,6 +127,13 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None,
     return result.model_copy(update={"tool": name})
 
 
+# Once more when another writer changed the state a plan was made on (planned again, it is denied)
+# or the database connection broke (an action key makes a write's retry safe even after a COMMIT).
+_once_more = retry(retry=retry_if_exception_type((ConcurrentChange, ConnectionLost)), stop=stop_after_attempt(2),
+                   reraise=True)
+
+
+@_once_more
 def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: str | None) -> ToolResult:
     if not tool.is_write:
         return tool.fn(ctx, args)
@@ -135,13 +142,7 @@ def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: s
         if isinstance(plan, ToolResult):
             return plan
         return plan.preview()
-    key = key or action_key(tool.name, args, ctx.customer_id)
-    # Once more when another writer changed the state this plan was made on (planned again, it is
-    # denied) or the connection broke (the action key makes the retry safe even after a COMMIT).
-    for attempt in Retrying(retry=retry_if_exception_type((ConcurrentChange, ConnectionLost)),
-                            stop=stop_after_attempt(2), reraise=True):
-        with attempt:
-            return _execute(ctx, tool, args, key)
+    return _execute(ctx, tool, args, key or action_key(tool.name, args, ctx.customer_id))
 
 
 def _execute(ctx: ToolContext, tool: Tool, args: BaseModel, key: str) -> ToolResult:
