@@ -20,7 +20,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt
 from tools.backend.interface import ConnectionLost
 from tools.backend.pg_schema import IDENTITY_TABLES, MIGRATIONS, migrate
 from tools.backend.records import HelpArticle
-from tools.backend.sql import SqlReads, SqlWrites
+from tools.backend.sql import DemoSchemaAccess, SqlReads, SqlWrites
 from tools.backend.url import StoreURL
 from tools.errors import StoreError
 
@@ -86,6 +86,8 @@ def connection(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
     except PoolTimeout as exc:
         raise ConnectionLost(f"no PostgreSQL connection available: {exc}") from exc
     except psycopg.OperationalError as exc:
+        if not pool.closed:
+            pool.check()  # the server may have dropped every idle connection, not just this one
         raise ConnectionLost(f"lost the connection to PostgreSQL: {exc}".strip()) from exc
     except psycopg.Error as exc:
         raise StoreError(f"PostgreSQL error: {exc}".strip()) from exc
@@ -114,7 +116,7 @@ class PgTransaction(PgSearch, SqlWrites):
         self._set_meta("help_center_version", version)
 
 
-class PostgresBackend(PgSearch, SqlReads):
+class PostgresBackend(PgSearch, SqlReads, DemoSchemaAccess):
     """The demo store in a PostgreSQL database, migrated on open."""
 
     def __init__(self, url: StoreURL, *, pool_size: int = POOL_SIZE):
@@ -140,12 +142,6 @@ class PostgresBackend(PgSearch, SqlReads):
         self.pool.close()
 
     # -- the demo schema, for fixtures, tests and evals (not part of the commerce interface) --------
-    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
-        return self.sql.one(sql, params)
-
-    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        return self.sql.all(sql, params)
-
     @contextmanager
     def write(self) -> Iterator[PgSql]:
         """A raw write transaction: yields an object with `execute(sql, params)` and `executemany`."""

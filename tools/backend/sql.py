@@ -106,6 +106,18 @@ class SqlReads:
         return row["value"] if row else None
 
 
+class DemoSchemaAccess:
+    """Raw SQL on the demo schema, for fixtures, tests and evals; not part of the commerce interface."""
+
+    sql: Sql
+
+    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
+        return self.sql.one(sql, params)
+
+    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        return self.sql.all(sql, params)
+
+
 class SqlWrites(SqlReads):
     """The writes, on one transaction's connection."""
 

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from tools.backend.records import HelpArticle
-from tools.backend.sql import SqlReads, SqlWrites
+from tools.backend.sql import DemoSchemaAccess, SqlReads, SqlWrites
 from tools.errors import StoreError
 from tools.store import Store
 
@@ -57,7 +57,7 @@ class SqliteTransaction(SqliteSearch, SqlWrites):
         self._set_meta("help_center_version", version)
 
 
-class SqliteBackend(SqliteSearch, SqlReads):
+class SqliteBackend(SqliteSearch, SqlReads, DemoSchemaAccess):
     """The demo store in one SQLite file."""
 
     def __init__(self, store: Store | str | Path):
@@ -73,12 +73,6 @@ class SqliteBackend(SqliteSearch, SqlReads):
         self.store.close()
 
     # -- the demo schema, for fixtures, tests and evals (not part of the commerce interface) --------
-    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
-        return self.store.one(sql, params)
-
-    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        return self.store.all(sql, params)
-
     def write(self):
         """A raw write transaction: yields an object with `execute(sql, params)`."""
         return self.store.write()
