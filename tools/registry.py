@@ -6,11 +6,13 @@ import hashlib
 import inspect
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
+from tools.backend.interface import ConcurrentChange, ConnectionLost
 from tools.context import ToolContext
 from tools.errors import StoreError
 from tools.results import N_, Plan, ToolResult, denied, error, msg
@@ -125,6 +127,13 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None,
     return result.model_copy(update={"tool": name})
 
 
+# Once more when another writer changed the state a plan was made on (planned again, it is denied)
+# or the database connection broke (an action key makes a write's retry safe even after a COMMIT).
+_once_more = retry(retry=retry_if_exception_type((ConcurrentChange, ConnectionLost)), stop=stop_after_attempt(2),
+                   reraise=True)
+
+
+@_once_more
 def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: str | None) -> ToolResult:
     if not tool.is_write:
         return tool.fn(ctx, args)
@@ -133,18 +142,18 @@ def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: s
         if isinstance(plan, ToolResult):
             return plan
         return plan.preview()
-    key = key or action_key(tool.name, args, ctx.customer_id)
-    with ctx.store.write() as db:
-        done = db.execute("SELECT result FROM executed_actions WHERE key = ?", (key,)).fetchone()
+    return _execute(ctx, tool, args, key or action_key(tool.name, args, ctx.customer_id))
+
+
+def _execute(ctx: ToolContext, tool: Tool, args: BaseModel, key: str) -> ToolResult:
+    """Plan and apply a write in one transaction, recording its action key there too."""
+    with ctx.store.transaction(ctx.customer_id) as tx:
+        done = tx.executed_result(key)
         if done is not None:
-            return ToolResult.model_validate_json(done[0])
-        plan = tool.fn(ctx, args)  # re-validated inside the write lock: state may have changed
+            return ToolResult.model_validate_json(done)
+        plan = tool.fn(replace(ctx, store=tx), args)  # re-validated inside the transaction: state may have changed
         if isinstance(plan, ToolResult):
             return plan
-        data = {**plan.data, **plan.apply(db)}
-        result = plan.result(data)
-        db.execute(
-            "INSERT INTO executed_actions (key, tool, customer_id, result, executed_at) VALUES (?,?,?,?,?)",
-            (key, tool.name, ctx.customer_id, result.model_dump_json(), iso(ctx.now())),
-        )
+        result = plan.result({**plan.data, **plan.apply(tx)})
+        tx.record_executed(key, tool.name, ctx.customer_id, result.model_dump_json(), iso(ctx.now()))
         return result
