@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import pytest
 
-from pg_harness import BACKENDS, pg_database, pg_server  # noqa: F401  (fixtures)
+from pg_harness import BACKENDS, pg_database, pg_server, postgres_server  # noqa: F401  (fixtures)
 from tools.backend import open_backend
 from tools.context import ToolContext
 from tools.policy import Policy, load_policy

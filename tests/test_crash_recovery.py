@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from agent_harness import NOW, YES, demo_db, understood, verified_session
-from records_backends import fresh_postgres_db, postgres_server  # noqa: F401  (fixture)
+from pg_harness import fresh_postgres_db
 
 from agent.models.scripted import ScriptedModel
 from agent.records import Records

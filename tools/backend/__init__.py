@@ -7,6 +7,19 @@ from pathlib import Path
 
 from tools.backend.interface import CommerceBackend, CommerceTransaction, ConcurrentChange, ConnectionLost
 from tools.backend.url import StoreURL, parse_store_url
+from tools.store import Store
+
+
+def as_backend(store: CommerceBackend | Store | str | Path | StoreURL) -> CommerceBackend:
+    """The backend for what a caller holds: a backend as it is, the demo `Store` as its SQLite
+    backend, a location (SQLite path or postgresql:// URL) opened."""
+    if isinstance(store, (str, Path, StoreURL)):
+        return open_backend(store)
+    if isinstance(store, Store):
+        from tools.backend.sqlite import SqliteBackend
+
+        return SqliteBackend(store)
+    return store
 
 
 def open_backend(url: str | Path | StoreURL | None, *, create: bool = True) -> CommerceBackend:
@@ -18,10 +31,9 @@ def open_backend(url: str | Path | StoreURL | None, *, create: bool = True) -> C
 
         return PostgresBackend(where)
     from tools.backend.sqlite import SqliteBackend
-    from tools.store import Store
 
     return SqliteBackend(Store(where.path, create=create))
 
 
-__all__ = ["CommerceBackend", "CommerceTransaction", "ConcurrentChange", "ConnectionLost", "StoreURL",
+__all__ = ["as_backend", "CommerceBackend", "CommerceTransaction", "ConcurrentChange", "ConnectionLost", "StoreURL",
            "open_backend", "parse_store_url"]

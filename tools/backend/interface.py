@@ -81,6 +81,10 @@ class CommerceReads(Protocol):
     def open_ticket_like(self, customer_id: str | None, kind: str, summary: str) -> Ticket | None:
         """An open ticket of this customer (None: anonymous) with this kind and summary."""
 
+    def executed_result(self, key: str) -> str | None:
+        """The JSON result recorded for an action key, None if it never ran (the agent asks after a
+        crash, to tell whether a confirmed write reached the store)."""
+
     def help_center_version(self) -> str | None:
         """The version (digest) of the loaded help articles, None if none are loaded."""
 
@@ -93,9 +97,6 @@ class CommerceReads(Protocol):
 @runtime_checkable
 class CommerceTransaction(CommerceReads, Protocol):
     """One atomic unit of work: reads see its own writes; all commit together or none does."""
-
-    def executed_result(self, key: str) -> str | None:
-        """The JSON result recorded for an action key, None if it never ran."""
 
     def record_executed(self, key: str, tool: str, customer_id: str | None, result: str, at: str) -> None:
         """Record the action key (unique: a second insert of the same key fails)."""

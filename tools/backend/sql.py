@@ -101,6 +101,10 @@ class SqlReads:
                            (kind, customer_id, summary))
         return Ticket(**row) if row else None
 
+    def executed_result(self, key: str) -> str | None:
+        row = self.sql.one("SELECT result FROM executed_actions WHERE key = ?", (key,))
+        return row["result"] if row else None
+
     def help_center_version(self) -> str | None:
         row = self.sql.one("SELECT value FROM store_meta WHERE key = 'help_center_version'")
         return row["value"] if row else None
@@ -120,10 +124,6 @@ class DemoSchemaAccess:
 
 class SqlWrites(SqlReads):
     """The writes, on one transaction's connection."""
-
-    def executed_result(self, key: str) -> str | None:
-        row = self.sql.one("SELECT result FROM executed_actions WHERE key = ?", (key,))
-        return row["result"] if row else None
 
     def record_executed(self, key: str, tool: str, customer_id: str | None, result: str, at: str) -> None:
         self.sql.execute("INSERT INTO executed_actions (key, tool, customer_id, result, executed_at) "

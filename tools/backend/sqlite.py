@@ -11,6 +11,7 @@ import sqlite_utils
 
 from tools.backend.records import HelpArticle
 from tools.backend.sql import DemoSchemaAccess, SqlReads, SqlWrites
+from tools.backend.url import StoreURL
 from tools.errors import StoreError
 from tools.store import Store
 
@@ -65,6 +66,7 @@ class SqliteBackend(SqliteSearch, SqlReads, DemoSchemaAccess):
 
     def __init__(self, store: Store | str | Path):
         self.store = store if isinstance(store, Store) else Store(store)
+        self.url = StoreURL("sqlite", str(self.store.path))
         super().__init__(SqliteSql(self.store))
 
     @contextmanager
