@@ -18,6 +18,7 @@ from agent.labels import activity_label
 from agent.language import conversation_language, has_catalog, locale_name
 from agent.messages import render
 from agent.persistence import audit_row, dumps, redact
+from agent.records import SharedTransaction
 from agent.turn import texts
 from agent.turn.turn import understood_turn
 from agent.understanding.ids import contains_words, find_identifiers
@@ -380,19 +381,27 @@ class Session:
 
     def _execute(self, action: PendingAction, by: str) -> tuple[str, str]:
         """Run a confirmed action once. It is marked `executing` first; the store records the write by
-        the action's id in the write's own transaction; then its outcome and audit row are written
-        together. A crash between these steps is repaired by `_reconcile` at the next turn."""
+        the action's id in the write's own transaction. When the records share the store's database,
+        the action's outcome and audit row commit in that same transaction; else they are written
+        together right after, and a crash between the two is repaired by `_reconcile` at the next
+        turn (by the action key)."""
         if not self.records.start_executing(action.id):
             row = self.records.action(self.id, action.id) or {}
             return row.get("status") or "failed", self.render(texts.ALREADY_RESOLVED, {"status": row.get("status")})
         ctx = self._context()
-        result = run_tool(ctx, action.tool, action.arguments, execute=True, key=action.id)
+        shared = self.agent.records_share_store
+        hook = (lambda tx, result: self._finish(action, result, by, SharedTransaction(tx.sql))) if shared else None
+        result = run_tool(ctx, action.tool, action.arguments, execute=True, key=action.id, before_commit=hook)
         self._adopt(ctx)
-        status = "executed" if result.status == "ok" else "failed"
-        self.records.finish_action(action.id, status, result.model_dump_json(), iso(self.agent.clock()),
+        if not shared or (self.records.action(self.id, action.id) or {}).get("status") == "executing":
+            self._finish(action, result, by)  # no shared transaction, or it ended before the outcome
+        return _outcome_status(result), self.result_text(result)
+
+    def _finish(self, action: PendingAction, result: ToolResult, by: str, within: Any = None) -> None:
+        self.records.finish_action(action.id, _outcome_status(result), result.model_dump_json(),
+                                   iso(self.agent.clock()),
                                    self._audit_row(action.tool, action.arguments, phase="execute", result=result,
-                                                   action_id=action.id, confirmed_by=by))
-        return status, self.result_text(result)
+                                                   action_id=action.id, confirmed_by=by), within=within)
 
     def _reconcile(self, emit: Emit) -> list[str]:
         """After a crash: an action the store shows executed (by its key) is marked executed with the
@@ -498,6 +507,10 @@ def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:
     return events, emit
 
 
+
+
+def _outcome_status(result: ToolResult) -> str:
+    return "executed" if result.status == "ok" else "failed"
 
 
 def _pending(row: dict[str, Any]) -> PendingAction:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.models.base import ChatModel
-from agent.records import Records, open_records, redact_url, store_target
+from agent.records import Records, open_records, redact_url, same_database, store_target
 from agent.session import Session
 from agent.understanding.understand import Understander
 from tools.backend import CommerceBackend, as_backend
@@ -56,6 +56,7 @@ class SupportAgent:
 
         self.store = as_backend(store)
         self.records = records if isinstance(records, Records) else open_records(records, store_target(self.store))
+        self.records_share_store = same_database(self.records, self.store)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
         self.clock = clock

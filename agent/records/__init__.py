@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from agent.records.records import Database, Records
 from tools.errors import StoreError
 
-__all__ = ["Database", "Records", "open_records", "records_target", "redact_url", "store_target"]
+__all__ = ["Database", "Records", "open_records", "records_target", "redact_url", "same_database", "SharedTransaction",
+           "store_target"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -47,6 +48,34 @@ def store_target(store: Any) -> str:
         raise StoreError(f"{type(store).__name__} has no database of its own for the agent's records: pass "
                          f"records= (or --agent-db) a SQLite path or a postgresql:// URL")
     return url.target
+
+
+def same_database(records: Records, store: Any) -> bool:
+    """Whether the records live in the commerce backend's own database (then a confirmed write and its
+    records commit in one transaction)."""
+    url = getattr(store, "url", None)
+    if url is None:
+        return False
+    if url.kind == "sqlite":
+        return "://" not in records.db.url and Path(records.db.url).resolve() == Path(url.target).resolve()
+    return records.db.url == url.target
+
+
+class SharedTransaction:
+    """The records' statements on the store's open transaction, in the same database: `sql` is that
+    transaction's statement runner (tools/backend: SqliteSql, PgSql; `?` placeholders on both)."""
+
+    def __init__(self, sql: Any):
+        self.sql = sql
+
+    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
+        return self.sql.one(sql, params)
+
+    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        return self.sql.all(sql, params)
+
+    def run(self, sql: str, params: tuple = ()) -> int:
+        return self.sql.execute(sql, params)
 
 
 def redact_url(url: str) -> str:

@@ -13,7 +13,9 @@ How the two write guarantees hold on every implementation:
   `executed_actions`). A retry with the same key returns the first result; two concurrent
   transactions with the same key cannot both commit: the second either waits and then sees the
   first's row (SQLite: BEGIN IMMEDIATE; PostgreSQL: the customer lock below), or fails on the unique
-  constraint and is retried once by `run_tool`, and then sees it.
+  constraint and is retried once by `run_tool`, and then sees it. `run_tool(..., before_commit=)`
+  runs a caller's hook inside that same transaction: the agent writes the pending action's outcome
+  and its audit row there when its records live in the store's database (one commit for all three).
 - **Exactly one of two concurrent cancels (or any two writes racing on one order).**
   `transaction(customer_id)` serialises the writes of one customer (SQLite: BEGIN IMMEDIATE takes
   the database write lock; PostgreSQL: `pg_advisory_xact_lock` on the customer), and the tool
