@@ -47,6 +47,17 @@ def proposed_cancel(agent):
     return session, reply.pending_action.id
 
 
+def confirm_crashing_in_finish(session, action_id, monkeypatch) -> None:
+    """Confirm, with the worker killed when the action's outcome is being recorded."""
+    def crash(self, *args, **kwargs):
+        raise SystemExit("worker killed while recording the outcome")
+
+    monkeypatch.setattr(Records, "finish_action", crash)
+    with pytest.raises(SystemExit):
+        session.confirm(action_id)
+    monkeypatch.undo()
+
+
 def order_status(agent) -> str:
     return agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"]
 
@@ -56,14 +67,7 @@ def test_a_crash_before_the_shared_commit_writes_nothing_and_asks_again(shared_a
     crash there leaves neither the write nor the outcome, and the customer is asked again."""
     agent = shared_agent
     session, action_id = proposed_cancel(agent)
-
-    def crash(self, *args, **kwargs):
-        raise SystemExit("worker killed inside the write's transaction")
-
-    monkeypatch.setattr(Records, "finish_action", crash)
-    with pytest.raises(SystemExit):
-        session.confirm(action_id)
-    monkeypatch.undo()
+    confirm_crashing_in_finish(session, action_id, monkeypatch)  # inside the write's transaction
     assert order_status(agent) == "pending" and agent.store.executed_result(action_id) is None
 
     resumed = agent.resume(session.id)
@@ -81,14 +85,7 @@ def test_a_crash_after_the_store_committed_is_reconciled_as_done(separate_agent,
     """Records in another database: the store commits first; the outcome is reconciled by the key."""
     agent = separate_agent
     session, action_id = proposed_cancel(agent)
-
-    def crash(self, *args, **kwargs):
-        raise SystemExit("worker killed after the store's commit")
-
-    monkeypatch.setattr(Records, "finish_action", crash)
-    with pytest.raises(SystemExit):
-        session.confirm(action_id)
-    monkeypatch.undo()
+    confirm_crashing_in_finish(session, action_id, monkeypatch)  # after the store's commit
     assert order_status(agent) == "cancelled"
     assert agent.records.action(session.id, action_id)["status"] == "executing"
 

@@ -66,16 +66,7 @@ class SharedTransaction:
     transaction's statement runner (tools/backend: SqliteSql, PgSql; `?` placeholders on both)."""
 
     def __init__(self, sql: Any):
-        self.sql = sql
-
-    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
-        return self.sql.one(sql, params)
-
-    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        return self.sql.all(sql, params)
-
-    def run(self, sql: str, params: tuple = ()) -> int:
-        return self.sql.execute(sql, params)
+        self.one, self.all, self.run = sql.one, sql.all, sql.execute
 
 
 def redact_url(url: str) -> str:
