@@ -29,8 +29,9 @@ from agent.events import PendingAction, Reply
 from agent.models.base import ChatModel, ModelReply, ToolCall, ToolSpec
 from agent.persistence import audit_row, dumps, redact
 from agent.records.history import model_history
-from agent.records import Records, open_records
+from agent.records import Records, open_records, store_target
 from agent.support_agent import ModelStats
+from tools.backend import CommerceBackend, as_backend
 from tools.context import ToolContext, utc_now
 from tools.policy import Policy, load_policy
 from tools.registry import all_tools, get_tool, run_tool
@@ -65,12 +66,12 @@ def baseline_prompt(policy: Policy, specs: list[ToolSpec], *, schema_mode: bool)
 class BaselineAgent:
     """Built like SupportAgent (a store, a policy, a model, a clock); `session()` opens a conversation."""
 
-    def __init__(self, store: Store | str, *, policy: Policy | str | None = None, model: ChatModel | str | None = None,
+    def __init__(self, store: CommerceBackend | Store | str, *, policy: Policy | str | None = None, model: ChatModel | str | None = None,
                  clock: Callable[[], datetime] = utc_now, max_steps: int = 4, records: Records | str | None = None):
         from agent.models import load_model
 
-        self.store = store if isinstance(store, Store) else Store(store)
-        self.records = records if isinstance(records, Records) else open_records(records, self.store.path)
+        self.store = as_backend(store)
+        self.records = records if isinstance(records, Records) else open_records(records, store_target(self.store))
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
         self.clock = clock

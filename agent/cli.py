@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from tools.backend.url import StoreURL, parse_store_url
+
 COMMANDS = {
     "init": ("init", "create the demo store"),
     "chat": ("chat", "chat with the agent in the terminal"),
@@ -23,6 +25,12 @@ COMMANDS = {
 def default_db_path() -> Path:
     """`--db`, else $SUPPORT_AGENT_DB, else ./support_agent.db."""
     return Path(os.environ.get("SUPPORT_AGENT_DB", "support_agent.db"))
+
+
+def store_location(value: str | Path | None) -> StoreURL:
+    """`--store` (a SQLite path or a postgresql:// URL), else $SUPPORT_AGENT_STORE, else the default
+    SQLite file. A StoreError with one clear line when it is not a store location."""
+    return parse_store_url(value, default=default_db_path())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from agent.labels import activity_label
 from agent.language import conversation_language, has_catalog, locale_name
 from agent.messages import render
 from agent.persistence import audit_row, dumps, redact
+from agent.records import SharedTransaction
 from agent.turn import texts
 from agent.turn.turn import understood_turn
 from agent.understanding.ids import contains_words, find_identifiers
@@ -99,11 +100,11 @@ class Session:
     def bind_customer(self, email: str) -> None:
         """Operator use only (REPL `--customer`, tests): bind the session to a customer without
         verification. Never reachable from a model or a customer message."""
-        row = self.agent.store.one("SELECT id FROM customers WHERE lower(email) = ?", (email.strip().lower(),))
-        if row is None:
+        customer = self.agent.store.customer_by_email(email.strip())
+        if customer is None:
             raise KeyError(f"no customer with email {email}")
         with self._lock:
-            self.customer_id = row["id"]
+            self.customer_id = customer.id
             self._save_state()
 
     def set_language(self, lang: str) -> None:
@@ -256,8 +257,8 @@ class Session:
     def new_zip(self, ids: Any) -> str | None:
         """The zip code of a new address: this message's, else the customer's latest earlier one; never
         the account's own (the one they log in with)."""
-        row = self.agent.store.one("SELECT zip FROM customers WHERE id = ?", (self.customer_id,))
-        own = {(row or {}).get("zip"), (ids.login or {}).get("zip_code")}
+        customer = self.agent.store.customer(self.customer_id) if self.customer_id else None
+        own = {customer and customer.zip, (ids.login or {}).get("zip_code")}
         for zips in (ids.zips, find_identifiers(self.customer_words()).zips[::-1]):
             fresh = [z for z in zips if z not in own]
             if fresh:
@@ -297,16 +298,15 @@ class Session:
 
     def order_line(self, order_id: str, item_words: str) -> int | None:
         """The line of the order the customer's words name (the only line when there is one)."""
-        lines = self.agent.store.all(
-            "SELECT l.id, l.product_name AS name FROM order_lines l JOIN orders o ON o.id = l.order_id "
-            "WHERE l.order_id = ? AND o.customer_id = ?", (order_id, self.customer_id))
+        order = self.agent.store.customer_order(self.customer_id, order_id) if self.customer_id else None
+        lines = order.lines if order else ()
         if len(lines) == 1:
-            return lines[0]["id"]
-        named = [line["id"] for line in lines if item_words and _names(line["name"], item_words)]
+            return lines[0].id
+        named = [line.id for line in lines if item_words and _names(line.product_name, item_words)]
         if len(named) == 1:
             return named[0]
-        index = closest(item_words, [line["name"] for line in lines]) if item_words else None
-        return lines[index]["id"] if index is not None else None
+        index = closest(item_words, [line.product_name for line in lines]) if item_words else None
+        return lines[index].id if index is not None else None
 
     # ---- the turn -----------------------------------------------------------------------------
 
@@ -381,19 +381,27 @@ class Session:
 
     def _execute(self, action: PendingAction, by: str) -> tuple[str, str]:
         """Run a confirmed action once. It is marked `executing` first; the store records the write by
-        the action's id in the write's own transaction; then its outcome and audit row are written
-        together. A crash between these steps is repaired by `_reconcile` at the next turn."""
+        the action's id in the write's own transaction. When the records share the store's database,
+        the action's outcome and audit row commit in that same transaction; else they are written
+        together right after, and a crash between the two is repaired by `_reconcile` at the next
+        turn (by the action key)."""
         if not self.records.start_executing(action.id):
             row = self.records.action(self.id, action.id) or {}
             return row.get("status") or "failed", self.render(texts.ALREADY_RESOLVED, {"status": row.get("status")})
         ctx = self._context()
-        result = run_tool(ctx, action.tool, action.arguments, execute=True, key=action.id)
+        shared = self.agent.records_share_store
+        hook = (lambda tx, result: self._finish(action, result, by, SharedTransaction(tx.sql))) if shared else None
+        result = run_tool(ctx, action.tool, action.arguments, execute=True, key=action.id, before_commit=hook)
         self._adopt(ctx)
-        status = "executed" if result.status == "ok" else "failed"
-        self.records.finish_action(action.id, status, result.model_dump_json(), iso(self.agent.clock()),
+        if not shared or (self.records.action(self.id, action.id) or {}).get("status") == "executing":
+            self._finish(action, result, by)  # no shared transaction, or it ended before the outcome
+        return _outcome_status(result), self.result_text(result)
+
+    def _finish(self, action: PendingAction, result: ToolResult, by: str, within: Any = None) -> None:
+        self.records.finish_action(action.id, _outcome_status(result), result.model_dump_json(),
+                                   iso(self.agent.clock()),
                                    self._audit_row(action.tool, action.arguments, phase="execute", result=result,
-                                                   action_id=action.id, confirmed_by=by))
-        return status, self.result_text(result)
+                                                   action_id=action.id, confirmed_by=by), within=within)
 
     def _reconcile(self, emit: Emit) -> list[str]:
         """After a crash: an action the store shows executed (by its key) is marked executed with the
@@ -401,7 +409,7 @@ class Session:
         for their answer again. Runs at the start of a turn, while this worker holds the session."""
         told = []
         for row in self.records.actions_in(self.id, "executing") + self.records.actions_in(self.id, "pending"):
-            done = _executed_result(self.agent.store, row["id"])
+            done = self.agent.store.executed_result(row["id"])
             if done is None:
                 self.records.reopen(row["id"])
                 continue
@@ -501,11 +509,8 @@ def _collector(on_event: Emit | None) -> tuple[list[Event], Emit]:
 
 
 
-def _executed_result(store: Any, key: str) -> str | None:
-    """The result the store recorded for a write it executed under this action key, if any (the
-    idempotency record tools/registry.py writes in the write's own transaction)."""
-    row = store.one("SELECT result FROM executed_actions WHERE key = ?", (key,))
-    return row["result"] if row else None
+def _outcome_status(result: ToolResult) -> str:
+    return "executed" if result.status == "ok" else "failed"
 
 
 def _pending(row: dict[str, Any]) -> PendingAction:

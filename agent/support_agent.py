@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.models.base import ChatModel
-from agent.records import Records, open_records, redact_url
+from agent.records import Records, open_records, redact_url, same_database, store_target
 from agent.session import Session
 from agent.understanding.understand import Understander
+from tools.backend import CommerceBackend, as_backend
 from tools.context import utc_now
 from tools.policy import Policy, load_policy
 from tools.registry import all_tools
@@ -45,15 +46,17 @@ class SupportAgent:
     >>> reply = session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
     """
 
-    def __init__(self, store: Store | str | Path, *, policy: Policy | str | Path | None = None,
+    def __init__(self, store: CommerceBackend | Store | str | Path, *, policy: Policy | str | Path | None = None,
                  model: ChatModel | str | None = None, clock: Callable[[], datetime] = utc_now,
                  reply: str = "composed", records: Records | str | Path | None = None):
-        """`records`: where the agent's own records go: a `Records`, a SQLite path or a postgresql://
-        URL; None keeps them in the store's own SQLite file."""
+        """`store`: the commerce backend, or where it is (a SQLite path or a postgresql:// URL).
+        `records`: where the agent's own records go: a `Records`, a SQLite path or a postgresql://
+        URL; None keeps them in the store's own database."""
         from agent.models import load_model
 
-        self.store = store if isinstance(store, Store) else Store(store)
-        self.records = records if isinstance(records, Records) else open_records(records, self.store.path)
+        self.store = as_backend(store)
+        self.records = records if isinstance(records, Records) else open_records(records, store_target(self.store))
+        self.records_share_store = same_database(self.records, self.store)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.model: ChatModel = model if model is not None and not isinstance(model, str) else load_model(model)
         self.clock = clock
@@ -95,7 +98,8 @@ class SupportAgent:
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),
-                "store": str(self.store.path), "records": redact_url(self.records.db.url),
+                "store": self.store.url.display() if hasattr(self.store, "url") else type(self.store).__name__,
+                "records": redact_url(self.records.db.url),
                 "policy": self.policy.source,
                 "tools": [t.name for t in self.tools]}
 

@@ -25,27 +25,26 @@ INCIDENTAL_COLUMNS = frozenset({"updated_at"})  # tolerated in a row whose other
 
 
 def compared_tables(store: Store) -> list[str]:
-    return sorted(t for t in store.db.table_names()
+    return sorted(t for t in store.primary_keys()
                   if t not in EXCLUDED_TABLES and not t.startswith(("help_articles", "sqlite_")))
 
 
 def _key_columns(store: Store, table: str) -> list[str]:
-    cols = store.db.execute(f"PRAGMA table_info([{table}])").fetchall()
-    pks = [c["name"] for c in sorted(cols, key=lambda c: c["pk"]) if c["pk"]]
-    return pks or ["rowid"]
+    return store.primary_keys()[table] or ["rowid"]
 
 
 Snapshot = dict[str, dict[tuple, dict[str, Any]]]
 
 
 def snapshot(store: Store) -> Snapshot:
-    """Every compared table's rows, keyed by primary key."""
+    """Every compared table's rows, keyed by primary key (`store`: a Store or a commerce backend
+    with the demo schema)."""
     snap: Snapshot = {}
     for table in compared_tables(store):
         keys = _key_columns(store, table)
         select = "rowid AS rowid, *" if keys == ["rowid"] else "*"
-        rows = store.db.execute(f"SELECT {select} FROM [{table}]").fetchall()
-        snap[table] = {tuple(r[k] for k in keys): dict(r) for r in rows}
+        rows = store.all(f"SELECT {select} FROM {table}")
+        snap[table] = {tuple(r[k] for k in keys): r for r in rows}
     return snap
 
 

@@ -3,7 +3,13 @@
 No LLM anywhere. The pieces, smallest first:
 
 - `now`: the fixed reference time (a Wednesday, 11:00 in the store's time zone, inside support hours).
-- `store`: an empty, migrated `Store` in a fresh file under `tmp_path`.
+- `store`: an empty, migrated store: a `Store` in a fresh SQLite file under `tmp_path`, or, where the
+  test is parametrized by backend, a `PostgresBackend` on a fresh database of a throwaway PostgreSQL
+  server that pytest starts itself (pytest-postgresql). Both answer `one` / `all` / `write` /
+  `content_hash` on the demo schema, so a test reads the same on either.
+- `backend_name` / `store_url`: which backend, and its URL. Every test in a module named
+  `test_tools_*` or `test_store*` that uses the store runs on both backends (the conformance suite);
+  `@pytest.mark.sqlite_only` keeps a test about the SQLite file itself to SQLite.
 - `policy`: the shipped policy document, parsed.
 - `builder`: a `ShopBuilder` on that store; add exactly the rows a test needs with `customer()`,
   `payment_method()`, `product()`, `order()`, `shipment()`. Times are given as "days ago" / "days
@@ -26,6 +32,8 @@ from typing import Any, Callable
 
 import pytest
 
+from pg_harness import BACKENDS, pg_database, pg_server, postgres_server  # noqa: F401  (fixtures)
+from tools.backend import open_backend
 from tools.context import ToolContext
 from tools.policy import Policy, load_policy
 from tools.registry import run_tool
@@ -214,6 +222,16 @@ class ShopBuilder:
 
 # -- fixtures ------------------------------------------------------------------------------------
 
+CONFORMANCE_MODULES = ("test_tools_", "test_store")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if ("backend_name" in metafunc.fixturenames and module.startswith(CONFORMANCE_MODULES)
+            and metafunc.definition.get_closest_marker("sqlite_only") is None):
+        metafunc.parametrize("backend_name", BACKENDS)
+
+
 @pytest.fixture
 def now() -> datetime:
     return FIXED_NOW
@@ -230,8 +248,21 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path):
-    s = Store(db_path)
+def backend_name() -> str:
+    return "sqlite"  # parametrized over BACKENDS in the conformance modules (pytest_generate_tests)
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, backend_name: str, db_path: Path) -> str:
+    if backend_name == "sqlite":
+        return str(db_path)
+    info = request.getfixturevalue("pg_database").info
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+@pytest.fixture
+def store(backend_name: str, store_url: str):
+    s = Store(store_url) if backend_name == "sqlite" else open_backend(store_url)
     yield s
     s.close()
 

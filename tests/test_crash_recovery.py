@@ -1,13 +1,14 @@
 """A crash at any point of a confirmed write leaves the store, the audit log and the pending action
-consistent once the conversation resumes (on SQLite records in the store's file, and on PostgreSQL
-records beside a SQLite store): the crash is a raise inside the runtime between the steps, the store
-is the real demo store."""
+consistent once the conversation resumes: records in the store's own database (SQLite file or
+PostgreSQL: the write, its audit row and the action's status commit in one transaction), and
+PostgreSQL records beside a SQLite store (reconciled by the action key). The crash is a raise inside
+the runtime between the steps; the store is the real demo store."""
 
 from __future__ import annotations
 
 import pytest
 from agent_harness import NOW, YES, demo_db, understood, verified_session
-from records_backends import fresh_postgres_db, postgres_server  # noqa: F401  (fixture)
+from pg_harness import demo_postgres_store, fresh_postgres_db
 
 from agent.models.scripted import ScriptedModel
 from agent.records import Records
@@ -16,14 +17,26 @@ from agent.support_agent import SupportAgent
 CANCEL = understood("cancel_order", "W1001", reason="ordered by mistake")
 
 
-@pytest.fixture(params=["store-file", "postgresql"])
-def agent(request, tmp_path):
-    records = None
-    if request.param == "postgresql":
+SHARED = ["store-file", "postgresql-store"]  # the records in the store's own database
+SEPARATE = ["postgresql-records"]  # PostgreSQL records beside a SQLite store
+
+
+def _agent(request, tmp_path):
+    store, records = demo_db(tmp_path), None
+    if request.param == "postgresql-records":
         records = fresh_postgres_db(request.getfixturevalue("postgres_server"))
-    agent = SupportAgent(demo_db(tmp_path), model=ScriptedModel(), clock=lambda: NOW, records=records)
+    if request.param == "postgresql-store":
+        store = demo_postgres_store(request.getfixturevalue("postgres_server"))
+    agent = SupportAgent(store, model=ScriptedModel(), clock=lambda: NOW, records=records)
+    assert agent.records_share_store == (request.param in SHARED)
     yield agent
     agent.records.db.close()
+    agent.store.close()
+
+
+agent = pytest.fixture(params=SHARED + SEPARATE, name="agent")(_agent)
+shared_agent = pytest.fixture(params=SHARED, name="shared_agent")(_agent)
+separate_agent = pytest.fixture(params=SEPARATE, name="separate_agent")(_agent)
 
 
 def proposed_cancel(agent):
@@ -34,20 +47,45 @@ def proposed_cancel(agent):
     return session, reply.pending_action.id
 
 
-def order_status(agent) -> str:
-    return agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"]
-
-
-def test_a_crash_after_the_store_committed_is_reconciled_as_done(agent, monkeypatch):
-    session, action_id = proposed_cancel(agent)
-
+def confirm_crashing_in_finish(session, action_id, monkeypatch) -> None:
+    """Confirm, with the worker killed when the action's outcome is being recorded."""
     def crash(self, *args, **kwargs):
-        raise SystemExit("worker killed after the store's commit")
+        raise SystemExit("worker killed while recording the outcome")
 
     monkeypatch.setattr(Records, "finish_action", crash)
     with pytest.raises(SystemExit):
         session.confirm(action_id)
     monkeypatch.undo()
+
+
+def order_status(agent) -> str:
+    return agent.store.one("SELECT status FROM orders WHERE id = 'W1001'")["status"]
+
+
+def test_a_crash_before_the_shared_commit_writes_nothing_and_asks_again(shared_agent, monkeypatch):
+    """Records in the store's database: the outcome is written inside the write's transaction, so a
+    crash there leaves neither the write nor the outcome, and the customer is asked again."""
+    agent = shared_agent
+    session, action_id = proposed_cancel(agent)
+    confirm_crashing_in_finish(session, action_id, monkeypatch)  # inside the write's transaction
+    assert order_status(agent) == "pending" and agent.store.executed_result(action_id) is None
+
+    resumed = agent.resume(session.id)
+    agent.model.add(YES)
+    reply = resumed.send("yes please")
+    assert order_status(agent) == "cancelled" and reply.pending_action is None
+    assert agent.records.action(session.id, action_id)["status"] == "executed"
+    audit = agent.records.db.all("SELECT confirmed_by FROM audit_log WHERE action_id = ? AND phase = 'execute'",
+                                 (action_id,))
+    assert len(audit) == 1
+    assert agent.store.one("SELECT count(*) AS n FROM refunds WHERE order_id = 'W1001'")["n"] == 1
+
+
+def test_a_crash_after_the_store_committed_is_reconciled_as_done(separate_agent, monkeypatch):
+    """Records in another database: the store commits first; the outcome is reconciled by the key."""
+    agent = separate_agent
+    session, action_id = proposed_cancel(agent)
+    confirm_crashing_in_finish(session, action_id, monkeypatch)  # after the store's commit
     assert order_status(agent) == "cancelled"
     assert agent.records.action(session.id, action_id)["status"] == "executing"
 

@@ -324,10 +324,8 @@ def test_rogue_tool_that_ignores_the_customer(runner, tmp_path, monkeypatch):
     import tools.lookup
 
     def any_customers_order(ctx, order_id):  # the tau2-bench mistake: any order id returns any order
-        order = ctx.store.one("SELECT * FROM orders WHERE id = ?", (order_id,))
-        if order is not None:
-            order["lines"] = ctx.store.all("SELECT * FROM order_lines WHERE order_id = ?", (order_id,))
-        return order
+        owner = ctx.store.one("SELECT customer_id FROM orders WHERE id = ?", (order_id,))
+        return ctx.store.customer_order(owner["customer_id"], order_id) if owner else None
 
     monkeypatch.setattr(tools.lookup, "customer_order", any_customers_order)
     monkeypatch.setattr("tools.orders.customer_order", any_customers_order)

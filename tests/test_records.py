@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from records_backends import postgres_server, records_target  # noqa: F401  (fixtures)
+from pg_harness import records_target  # noqa: F401  (fixture)
 
 from agent.records import open_records
 from agent.records.history import model_history

@@ -171,7 +171,7 @@ def test_health_reports_a_broken_store(setup, client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(agent.store, "one", broken)
+    monkeypatch.setattr(agent.store, "help_center_version", broken)  # any read of the backend
     r = client.get("/health")
     assert r.status_code == 503 and r.json()["store"] == "unavailable"
 

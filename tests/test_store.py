@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from tools.backend import open_backend
 from tools.context import ToolContext
 from tools.errors import StoreError
 from tools.migrations import MIGRATIONS, migrate
@@ -50,8 +51,8 @@ def test_default_key_makes_a_repeated_confirmation_one_write(shop, store, ctx_fo
     assert store.one("SELECT count(*) AS n FROM refunds WHERE order_id = 'W1001'")["n"] == 1
 
 
-def test_two_connections_cancelling_the_same_order_one_succeeds(shop, db_path, policy, now):
-    stores = [Store(db_path), Store(db_path)]
+def test_two_connections_cancelling_the_same_order_one_succeeds(shop, store_url, policy, now):
+    stores = [open_backend(store_url), open_backend(store_url)]
     barrier = threading.Barrier(2)
     results = [None, None]
 
@@ -69,12 +70,14 @@ def test_two_connections_cancelling_the_same_order_one_succeeds(shop, db_path, p
     statuses = sorted(r.status for r in results)
     assert statuses == ["denied", "ok"]
     assert next(r for r in results if r.status == "denied").rule == "cancellation.allowed_statuses"
-    check = Store(db_path)
+    check = open_backend(store_url)
     assert check.one("SELECT count(*) AS n FROM refunds WHERE order_id = 'W1001'")["n"] == 1
+    assert check.one("SELECT count(*) AS n FROM executed_actions")["n"] == 1
     for s in (*stores, check):
         s.close()
 
 
+@pytest.mark.sqlite_only
 def test_migrations_rerun_is_a_no_op(store):
     schema = store.all("SELECT name, sql FROM sqlite_master ORDER BY name")
     assert migrate(store.db) == []
@@ -97,6 +100,7 @@ def test_missing_database_without_create_is_a_store_error(tmp_path):
         Store(tmp_path / "nope.db", create=False)
 
 
+@pytest.mark.sqlite_only
 def test_locked_database_gives_a_clean_error_result(shop, store, db_path, ctx_for):
     store.db.execute("PRAGMA busy_timeout = 50")  # fail fast instead of waiting 5 s
     blocker = sqlite3.connect(db_path, isolation_level=None)

@@ -2,6 +2,7 @@
 
 import json
 
+from tools.backend.records import Variant
 from tools.variants import match_variant
 
 ADDRESS = {"address_line1": "5 Elm St", "address_line2": "Apt 2", "city": "Oakland", "state": "CA",
@@ -126,17 +127,18 @@ def test_bad_item_changes_are_errors(shop, ctx_for, call):
 
 
 # match_variant on its own: a bottle whose option values contain spaces ("1 L", "Matte Black")
-def _bottle(size: str, color: str, vid: str) -> dict:
-    return {"id": vid, "sku": f"SKU-{vid}", "options": json.dumps({"size": size, "color": color})}
+def _bottle(size: str, color: str, vid: str) -> Variant:
+    return Variant(id=vid, product_id="P-BOT", sku=f"SKU-{vid}", options=json.dumps({"size": size, "color": color}),
+                   price_cents=1500, stock=5)
 
 
 BOTTLES = [_bottle("500 ml", "Steel", "V-BOT-500-STL"), _bottle("1 L", "Steel", "V-BOT-1L-STL"),
            _bottle("500 ml", "Matte Black", "V-BOT-500-BLK"), _bottle("1 L", "Matte Black", "V-BOT-1L-BLK")]
 
 
-def _matched(wanted: str, current: dict | None = BOTTLES[0]) -> str | None:
+def _matched(wanted: str, current: Variant | None = BOTTLES[0]) -> str | None:
     found, _ = match_variant(BOTTLES, wanted, current)
-    return found["id"] if found else None
+    return found.id if found else None
 
 
 def test_variant_value_with_a_space_matches_as_a_whole():
@@ -159,4 +161,4 @@ def test_variant_with_spaces_by_id_sku_or_label_and_ambiguity():
     assert _matched("SKU-V-BOT-500-BLK") == "V-BOT-500-BLK"
     assert _matched("1 l / matte black") == "V-BOT-1L-BLK"
     found, candidates = match_variant(BOTTLES, "1 L", None)
-    assert found is None and [v["id"] for v in candidates] == ["V-BOT-1L-STL", "V-BOT-1L-BLK"]
+    assert found is None and [v.id for v in candidates] == ["V-BOT-1L-STL", "V-BOT-1L-BLK"]

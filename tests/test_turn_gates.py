@@ -203,7 +203,7 @@ def test_a_condition_the_customer_never_stated_is_dropped_from_an_eligibility_ch
 def test_resume_after_the_agent_is_discarded(tmp_path):
     agent, model, session, reply = _pending_cancel(tmp_path)
     action = reply.pending_action
-    session_id, db = session.id, agent.store.path
+    session_id, db = session.id, agent.store.url.target
     del agent, session
 
     agent2, model2 = make_agent(tmp_path, [YES], db=db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from tools.backend.interface import CommerceTransaction
 from tools.context import ToolContext
 from tools.lookup import customer_order, order_not_found, payment_method
 from tools.refund_rules import record_refund, refund_timing, refund_words
@@ -25,46 +26,39 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
     order = customer_order(ctx, args.order_id)
     if order is None:
         return order_not_found(args.order_id)
-    if order["status"] not in rules.allowed_statuses:
-        alternatives = ([msg(N_("start a return after delivery"))] if order["status"] in
+    if order.status not in rules.allowed_statuses:
+        alternatives = ([msg(N_("start a return after delivery"))] if order.status in
                         ("shipped", "out_for_delivery", "delivered") else [])
         template = (N_("Order {order_id} is already {status}; orders can only be cancelled while {allowed}.")
-                    if order["status"] == "cancelled" else
+                    if order.status == "cancelled" else
                     N_("Order {order_id} is {status}; orders can only be cancelled while {allowed}."))
         return denied("cancellation.allowed_statuses",
-                      msg(template, order_id=order["id"], status=status_word(order["status"]),
+                      msg(template, order_id=order.id, status=status_word(order.status),
                           allowed=statuses(rules.allowed_statuses)),
-                      facts={"order_id": order["id"], "status": order["status"]},
+                      facts={"order_id": order.id, "status": order.status},
                       alternatives=alternatives)
     reason = args.reason.strip().rstrip(".")
     if rules.reason_required and not reason:
         return denied("cancellation.reason_required",
                       msg(N_("Please tell me why you want to cancel; the reason is required.")),
-                      facts={"order_id": order["id"]})
-    pm = payment_method(ctx, order["payment_method_id"])
+                      facts={"order_id": order.id})
+    pm = payment_method(ctx, order.payment_method_id)
     timing = refund_timing(ctx, pm)
-    total = order["total_cents"]
-    items = sum(line["quantity"] for line in order["lines"])
+    total = order.total_cents
+    items = sum(line.quantity for line in order.lines)
     paid = {"amount": ctx.money(total), **refund_words(ctx, pm)}
     summary = msg(NP_("Cancel order {order_id} ({count} item) and refund {amount} to {refund_to} {timing}. "
                       "Reason: {reason}.",
                       "Cancel order {order_id} ({count} items) and refund {amount} to {refund_to} {timing}. "
                       "Reason: {reason}."),
-                  order_id=order["id"], count=items, reason=reason, **paid)
+                  order_id=order.id, count=items, reason=reason, **paid)
 
-    def apply(db) -> dict:
-        now = iso(ctx.now())
-        db.execute("UPDATE orders SET status = 'cancelled', cancelled_at = ?, cancel_reason = ?, "
-                   "updated_at = ? WHERE id = ?", (now, reason, now, order["id"]))
-        for line in order["lines"]:
-            if line["variant_id"]:
-                db.execute("UPDATE variants SET stock = stock + ? WHERE id = ?",
-                           (line["quantity"], line["variant_id"]))
-        refund = record_refund(db, ctx, order=order, amount_cents=total, pm=pm,
-                               reason=f"order cancelled: {reason}")
-        return {"order_id": order["id"], "status": "cancelled", **refund}
+    def apply(tx: CommerceTransaction) -> dict:
+        tx.cancel_order(order.id, rules.allowed_statuses, reason, iso(ctx.now()))
+        refund = record_refund(tx, ctx, order=order, amount_cents=total, pm=pm, reason=f"order cancelled: {reason}")
+        return {"order_id": order.id, "status": "cancelled", **refund}
 
     return Plan(summary=summary, apply=apply,
                 done=msg(N_("Order {order_id} is cancelled. {amount} will be refunded to {refund_to} {timing}."),
-                         order_id=order["id"], **paid),
-                data={"order_id": order["id"], "refund_amount": money(total), **timing})
+                         order_id=order.id, **paid),
+                data={"order_id": order.id, "refund_amount": money(total), **timing})

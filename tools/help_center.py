@@ -1,8 +1,9 @@
-"""search_help_center: SQLite FTS5 over the help-center articles (in every language they are translated
-to, see tools/help_index.py) and the policy's prose sections (English).
+"""search_help_center: full-text search (the backend's: SQLite FTS5, PostgreSQL tsvector) over the
+help-center articles (in every language they are translated to, see tools/help_index.py) and the
+policy's prose sections (English).
 
-`load_help_center(store)` (re)loads both documents into `help_articles` idempotently; a search loads
-them lazily when the table is empty or the documents changed (e.g. a new policy number).
+`load_help_center(backend)` (re)loads both documents idempotently; a search loads them lazily when
+none are loaded or the documents changed (e.g. a new policy number).
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from policies import HELP_CENTER
+from tools.backend.interface import CommerceBackend
+from tools.backend.records import HelpArticle
+from tools.backend.sqlite import SqliteBackend
 from tools.context import ToolContext
+from tools.errors import PolicyError
 from tools.help_index import query_terms, searched_language, terms, translations
 from tools.i18n import ENGLISH
-from tools.errors import PolicyError
 from tools.policy import Policy, load_policy, render_prose
 from tools.registry import read_tool
 from tools.results import N_, NP_, ToolResult, error, msg, ok
 from tools.store import Store
 from tools.values import FreeText
 
-VERSION_KEY = "help_center_version"
 MAX_RESULTS = 3
 
 
@@ -82,24 +85,16 @@ def help_articles(policy: Policy, path: str | Path | None = None) -> tuple[str, 
     return _articles(str(path), stamps, policy.model_dump_json())
 
 
-def load_help_center(store: Store, path: str | Path | None = None, *, policy: Policy | None = None) -> int:
-    """Replace the help-center index with the help document at `path` (default: the shipped one) and
-    the policy's prose sections. Idempotent: loading twice leaves the same rows. Returns the count."""
+def load_help_center(store: CommerceBackend | Store, path: str | Path | None = None, *,
+                     policy: Policy | None = None) -> int:
+    """Replace the help-center index with the help document at `path` (default: the shipped one), its
+    translations and the policy's prose sections. Idempotent: loading twice leaves the same rows.
+    Returns the count."""
+    backend = SqliteBackend(store) if isinstance(store, Store) else store
     digest, rows = help_articles(policy or load_policy(), path)
-    with store.write() as db:
-        db.execute("DELETE FROM help_articles")
-        db.conn.executemany("INSERT INTO help_articles (id, lang, title, section, body, source, title_terms, "
-                            "body_terms) VALUES (:id, :lang, :title, :section, :body, :source, :title_terms, "
-                            ":body_terms)", rows)
-        db.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", (VERSION_KEY, digest))
+    with backend.transaction() as tx:
+        tx.replace_help_articles([HelpArticle(**r) for r in rows], digest)
     return len(rows)
-
-
-def fts_query(words: list[str]) -> str | None:
-    """Index terms as a safe FTS5 query: each quoted (so FTS syntax such as quotes, `*`, `-`, NEAR or AND
-    in the customer's text is just words), ORed together and ranked by bm25."""
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    return " OR ".join(quoted) if quoted else None
 
 
 class SearchHelpCenterArgs(BaseModel):
@@ -111,20 +106,16 @@ class SearchHelpCenterArgs(BaseModel):
 def search_help_center(ctx: ToolContext, args: SearchHelpCenterArgs) -> ToolResult:
     """Search the help center and the store policy for general questions (accounts, passwords, payment methods, shipping, returns policy, the app, browsers, privacy, contact hours). Returns the 3 best articles. No verification needed."""
     lang = searched_language(args.lang, HELP_CENTER)
-    match = fts_query(query_terms(args.query, lang))
-    if match is None:
+    words = query_terms(args.query, lang)
+    if not words:
         return error("The query has no words to search for; ask what the customer wants to know.")
     digest, _ = help_articles(ctx.policy)
-    loaded = ctx.store.one("SELECT value FROM store_meta WHERE key = ?", (VERSION_KEY,))
-    if loaded is None or loaded["value"] != digest:
+    if ctx.store.help_center_version() != digest:
         load_help_center(ctx.store, policy=ctx.policy)
-    rows = ctx.store.all(
-        "SELECT a.id, a.title, a.body, a.source FROM help_articles_fts f JOIN help_articles a ON a.rowid = f.rowid "
-        "WHERE help_articles_fts MATCH ? AND a.lang = ? ORDER BY bm25(help_articles_fts, 4.0, 1.0) LIMIT ?",
-        (match, lang, MAX_RESULTS))
+    rows = ctx.store.search_help(words, lang, MAX_RESULTS)
     if not rows:
         return ok(msg(N_("No help article matches that question.")), articles=[],
                   suggestion="rephrase the question, or escalate to a human")
     return ok(msg(NP_("{count} article found; the first is the best match.",
                       "{count} articles found; the first is the best match."), count=len(rows)),
-              articles=[{"title": r["title"], "body": r["body"], "source": r["source"]} for r in rows])
+              articles=[{"title": r.title, "body": r.body, "source": r.source} for r in rows])

@@ -28,8 +28,8 @@ def verify_customer(ctx: ToolContext, args: VerifyCustomerArgs) -> ToolResult:
                       facts={"failed_attempts": ctx.failed_verifications},
                       alternatives=[msg(N_("ask for a human agent"))])
     if ctx.customer_id is not None:
-        current = ctx.store.one("SELECT email FROM customers WHERE id = ?", (ctx.customer_id,))
-        if current and current["email"].lower() != args.email.strip().lower():
+        current = ctx.store.customer(ctx.customer_id)
+        if current and current.email.lower() != args.email.strip().lower():
             return denied("identity.one_customer_per_conversation",
                           msg(N_("This conversation is already verified for another customer; start a new "
                                  "conversation to help someone else.")))
@@ -38,14 +38,13 @@ def verify_customer(ctx: ToolContext, args: VerifyCustomerArgs) -> ToolResult:
                                                  "or an order id.")),
                       alternatives=[msg(N_("give the zip code")), msg(N_("give an order id"))])
     email = args.email.strip().lower()
-    customer = ctx.store.one("SELECT * FROM customers WHERE lower(email) = ?", (email,))
+    customer = ctx.store.customer_by_email(email)
     matched = False
     if customer is not None:
         if args.zip_code and "email_zip" in policy.methods:
-            matched = customer["zip"].strip() == args.zip_code.strip()
+            matched = customer.zip.strip() == args.zip_code.strip()
         elif args.order_id and "order_email" in policy.methods:
-            matched = ctx.store.one("SELECT 1 AS x FROM orders WHERE id = ? AND customer_id = ?",
-                                    (args.order_id, customer["id"])) is not None
+            matched = ctx.store.customer_order(customer.id, args.order_id) is not None
     if not matched:
         ctx.failed_verifications += 1
         left = policy.max_failed_attempts - ctx.failed_verifications
@@ -58,8 +57,8 @@ def verify_customer(ctx: ToolContext, args: VerifyCustomerArgs) -> ToolResult:
                                                   "Those details do not match our records. {count} attempts left."),
                                               count=left),
                       facts={"attempts_left": left})
-    ctx.customer_id = customer["id"]
+    ctx.customer_id = customer.id
     ctx.failed_verifications = 0
     # No internal customer id in the result: a small model copies it into order-id arguments.
-    return ok(msg(N_("Verified: {name}."), name=customer["name"]), name=customer["name"],
-              email=customer["email"])
+    return ok(msg(N_("Verified: {name}."), name=customer.name), name=customer.name,
+              email=customer.email)

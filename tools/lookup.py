@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from tools.backend.records import Order, PaymentMethod
 from tools.context import ToolContext
 from tools.results import N_, Msg, ToolResult, denied, msg
 
 NOT_FOUND_RULE = "identity.own_orders_only"
 
 
-def customer_order(ctx: ToolContext, order_id: str) -> dict[str, Any] | None:
+def customer_order(ctx: ToolContext, order_id: str) -> Order | None:
     """The order if it exists AND belongs to the session's customer; otherwise None. Callers answer
     both cases with `order_not_found`, so a customer cannot learn that another's order exists."""
     if ctx.customer_id is None:
         return None
-    order = ctx.store.one("SELECT * FROM orders WHERE id = ? AND customer_id = ?",
-                          (order_id, ctx.customer_id))
-    if order is not None:
-        order["lines"] = ctx.store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY id",
-                                       (order_id,))
-    return order
+    return ctx.store.customer_order(ctx.customer_id, order_id)
 
 
 def order_not_found(order_id: str) -> ToolResult:
@@ -31,26 +25,26 @@ def order_not_found(order_id: str) -> ToolResult:
                                 msg(N_("ask for your order history"))])
 
 
-def payment_method(ctx: ToolContext, payment_method_id: str | None) -> dict[str, Any] | None:
+def payment_method(ctx: ToolContext, payment_method_id: str | None) -> PaymentMethod | None:
     if payment_method_id is None:
         return None
-    return ctx.store.one("SELECT * FROM payment_methods WHERE id = ?", (payment_method_id,))
+    return ctx.store.payment_method(payment_method_id)
 
 
-def describe_payment(pm: dict[str, Any] | None) -> str:
+def describe_payment(pm: PaymentMethod | None) -> str:
     """A payment method as a customer would name it. Never more than the last four digits."""
     return payment_words(pm).text
 
 
-def payment_words(pm: dict[str, Any] | None) -> Msg:
+def payment_words(pm: PaymentMethod | None) -> Msg:
     """`describe_payment` as a catalog message."""
     if pm is None:
         return msg(N_("the original payment method"))
-    kind = pm["kind"]
+    kind = pm.kind
     if kind == "credit_card":
-        if pm.get("brand"):
-            return msg(N_("{brand} ending {last4}"), brand=pm["brand"], last4=str(pm.get("last4")))
-        return msg(N_("card ending {last4}"), last4=str(pm.get("last4")))
+        if pm.brand:
+            return msg(N_("{brand} ending {last4}"), brand=pm.brand, last4=str(pm.last4))
+        return msg(N_("card ending {last4}"), last4=str(pm.last4))
     if kind == "gift_card":
         return msg(N_("gift card"))
     if kind == "paypal":

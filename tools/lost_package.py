@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import sqlite_utils
 from pydantic import BaseModel, Field
 
 from tools.address import format_address
+from tools.backend.interface import CommerceTransaction
+from tools.backend.records import Order, PaymentMethod
 from tools.context import ToolContext
 from tools.i18n import Listing, word
 from tools.lookup import customer_order, order_not_found, payment_method
@@ -18,43 +19,6 @@ from tools.shipping import IN_TRANSIT, movement_status, order_shipment
 from tools.ticket_records import LOST_REFUND_AWAITING, open_ticket
 from tools.values import OrderId, as_date, iso, money
 from tools.words import REMEDY, status_word
-
-
-def next_order_id(db: sqlite_utils.Database) -> str:
-    """A fresh order id (W + number). The next number is kept in store_meta so the max over all orders
-    is computed once per store, not on every replacement."""
-    row = db.execute("SELECT value FROM store_meta WHERE key = 'next_order_number'").fetchone()
-    if row is not None:
-        number = int(row[0])
-    else:
-        number = db.execute("SELECT coalesce(max(CAST(substr(id, 2) AS INTEGER)), 1000) FROM orders "
-                            "WHERE id LIKE 'W%'").fetchone()[0] + 1
-    while db.execute("SELECT 1 FROM orders WHERE id = ?", (f"W{number}",)).fetchone() is not None:
-        number += 1
-    db.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('next_order_number', ?)", (str(number + 1),))
-    return f"W{number}"
-
-
-def create_replacement(db: sqlite_utils.Database, ctx: ToolContext, order: dict[str, Any]) -> str:
-    """A new order with the same lines, shipped to the same address, at no charge (prices 0, so it can
-    never be refunded as if it had been paid)."""
-    new_id = next_order_id(db)
-    now = iso(ctx.now())
-    db.execute(
-        "INSERT INTO orders (id, customer_id, status, payment_method_id, ship_name, ship_line1, ship_line2, "
-        "ship_city, ship_state, ship_zip, ship_country, subtotal_cents, shipping_cents, tax_cents, total_cents, "
-        "placed_at, updated_at) VALUES (?,?,'processing',?,?,?,?,?,?,?,?,0,0,0,0,?,?)",
-        (new_id, order["customer_id"], order["payment_method_id"], order["ship_name"], order["ship_line1"],
-         order["ship_line2"], order["ship_city"], order["ship_state"], order["ship_zip"], order["ship_country"],
-         now, now))
-    for line in order["lines"]:
-        db.execute("INSERT INTO order_lines (order_id, variant_id, product_id, product_name, variant_desc, quantity, "
-                   "unit_price_cents, final_sale) VALUES (?,?,?,?,?,?,0,?)",
-                   (new_id, line["variant_id"], line["product_id"], line["product_name"], line["variant_desc"],
-                    line["quantity"], line["final_sale"]))
-        if line["variant_id"]:
-            db.execute("UPDATE variants SET stock = stock - ? WHERE id = ?", (line["quantity"], line["variant_id"]))
-    return new_id
 
 
 class ReportLostPackageArgs(BaseModel):
@@ -76,30 +40,29 @@ def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan |
                           remedy=word(REMEDY, args.remedy)),
                       facts={"remedy": args.remedy},
                       alternatives=[msg(N_("choose {remedy}"), remedy=word(REMEDY, r)) for r in rules.lost_remedies])
-    shipment = order_shipment(ctx, order["id"])
-    if shipment is None or order["status"] not in IN_TRANSIT or shipment["delivered_at"]:
-        delivered = order["status"] == "delivered" or (shipment is not None and shipment["delivered_at"])
+    shipment = order_shipment(ctx, order.id)
+    if shipment is None or order.status not in IN_TRANSIT or shipment.delivered_at:
+        delivered = order.status == "delivered" or (shipment is not None and shipment.delivered_at)
         return denied("tracking.lost_claims_in_transit_only",
                       msg(N_("Order {order_id} is {status}; a lost-package claim is for a parcel still in transit."),
-                          order_id=order["id"], status=status_word(order["status"])),
-                      facts={"order_id": order["id"], "status": order["status"]},
+                          order_id=order.id, status=status_word(order.status)),
+                      facts={"order_id": order.id, "status": order.status},
                       alternatives=([msg(N_("file a complaint")), msg(N_("ask for a human agent"))] if delivered
                                     else [msg(N_("track the order"))]))
-    claim = ctx.store.one("SELECT id, status FROM tickets WHERE order_id = ? AND kind = 'lost_package'",
-                          (order["id"],))
+    claim = next(iter(ctx.store.order_tickets(order.id, "lost_package")), None)
     if claim is not None:
         return denied("tracking.one_claim_per_order",
                       msg(N_("A lost-package claim is already open for order {order_id} (ticket {ticket_id})."),
-                          order_id=order["id"], ticket_id=claim["id"]),
-                      facts={"order_id": order["id"], "ticket_id": claim["id"], "ticket_status": claim["status"]},
+                          order_id=order.id, ticket_id=claim.id),
+                      facts={"order_id": order.id, "ticket_id": claim.id, "ticket_status": claim.status},
                       alternatives=[msg(N_("ask for a human agent"))])
     move = movement_status(ctx, order, shipment)
     if move["days_without_movement"] < rules.lost_after_days_without_movement:
         return denied("tracking.lost_after_days_without_movement",
                       msg(N_("Order {order_id} last moved {days} days ago; a package counts as lost after "
-                             "{required_days} days without movement."), order_id=order["id"],
+                             "{required_days} days without movement."), order_id=order.id,
                           days=move["days_without_movement"], required_days=rules.lost_after_days_without_movement),
-                      facts={"order_id": order["id"], "days_without_movement": move["days_without_movement"],
+                      facts={"order_id": order.id, "days_without_movement": move["days_without_movement"],
                              "required_days": rules.lost_after_days_without_movement,
                              "claim_possible_from": move["lost_claim_possible_from"]},
                       alternatives=[msg(N_("report it again from {day} if it has not moved"),
@@ -108,55 +71,58 @@ def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan |
     if rules.lost_requires_estimate_passed and not move["estimate_passed"]:
         return denied("tracking.lost_requires_estimate_passed",
                       msg(N_("Order {order_id} is still expected by {estimated_delivery}; a lost-package claim is "
-                             "possible once that date has passed."), order_id=order["id"],
-                          estimated_delivery=as_date(shipment["estimated_delivery"])),
-                      facts={"order_id": order["id"], "estimated_delivery": shipment["estimated_delivery"]},
+                             "possible once that date has passed."), order_id=order.id,
+                          estimated_delivery=as_date(shipment.estimated_delivery)),
+                      facts={"order_id": order.id, "estimated_delivery": shipment.estimated_delivery},
                       alternatives=[msg(N_("wait until the estimated delivery has passed"))])
-    pm = payment_method(ctx, order["payment_method_id"])
+    pm = payment_method(ctx, order.payment_method_id)
     if args.remedy == "replacement":
         return _replacement(ctx, order)
     return _refund(ctx, order, pm)
 
 
-def _replacement(ctx: ToolContext, order: dict[str, Any]) -> Plan | ToolResult:
-    short = [l for l in order["lines"] if l["variant_id"] and (ctx.store.one(
-        "SELECT stock FROM variants WHERE id = ?", (l["variant_id"],)) or {"stock": 0})["stock"] < l["quantity"]]
+def _stock(ctx: ToolContext, variant_id: str) -> int:
+    variant = ctx.store.variant(variant_id)
+    return variant.stock if variant else 0
+
+
+def _replacement(ctx: ToolContext, order: Order) -> Plan | ToolResult:
+    short = [l for l in order.lines if l.variant_id and _stock(ctx, l.variant_id) < l.quantity]
     if short:
         return denied("tracking.replacement_in_stock",
                       msg(N_("{products} is out of stock, so a replacement cannot be sent now."),
-                          products=Listing(items=[l["product_name"] for l in short])),
-                      facts={"out_of_stock_line_ids": [l["id"] for l in short]},
+                          products=Listing(items=[l.product_name for l in short])),
+                      facts={"out_of_stock_line_ids": [l.id for l in short]},
                       alternatives=[msg(N_("choose a refund instead"))])
-    items = Listing(items=[msg(N_("{quantity} x {product} ({variant})"), quantity=l["quantity"],
-                               product=l["product_name"], variant=l["variant_desc"]) if l["variant_desc"]
-                           else msg(N_("{quantity} x {product}"), quantity=l["quantity"], product=l["product_name"])
-                           for l in order["lines"]])
-    ship_to = format_address(order["ship_name"], order["ship_line1"], order["ship_line2"], order["ship_city"],
-                             order["ship_state"], order["ship_zip"], order["ship_country"])
+    items = Listing(items=[msg(N_("{quantity} x {product} ({variant})"), quantity=l.quantity,
+                               product=l.product_name, variant=l.variant_desc) if l.variant_desc
+                           else msg(N_("{quantity} x {product}"), quantity=l.quantity, product=l.product_name)
+                           for l in order.lines])
+    ship_to = format_address(order.ship_name, order.ship_line1, order.ship_line2, order.ship_city,
+                             order.ship_state, order.ship_zip, order.ship_country)
     summary = msg(N_("File a lost-package claim for order {order_id} and send a replacement of the same items "
-                     "({items}) to the same address ({address}) at no charge."), order_id=order["id"],
+                     "({items}) to the same address ({address}) at no charge."), order_id=order.id,
                   items=items, address=ship_to)
     done = msg(N_("The claim is filed and a replacement order is on its way to processing, at no charge."))
 
-    def apply(db) -> dict:
-        new_id = create_replacement(db, ctx, order)
-        ticket = open_ticket(db, ctx, kind="lost_package", category="replacement", priority="normal",
-                             summary=f"Lost package, replacement order {new_id}", order_id=order["id"],
+    def apply(tx: CommerceTransaction) -> dict:
+        new_id = tx.create_replacement_order(order, iso(ctx.now()))
+        ticket = open_ticket(tx, ctx, kind="lost_package", category="replacement", priority="normal",
+                             summary=f"Lost package, replacement order {new_id}", order_id=order.id,
                              remedy=f"replacement order {new_id}", status="resolved")
         return {"ticket_id": ticket, "replacement_order_id": new_id}
 
     return Plan(summary=summary, apply=apply, done=done,
-                data={"order_id": order["id"], "remedy": "replacement", "charge": money(0)})
+                data={"order_id": order.id, "remedy": "replacement", "charge": money(0)})
 
 
-def _refund(ctx: ToolContext, order: dict[str, Any], pm: dict[str, Any] | None) -> Plan:
-    refunded = ctx.store.one("SELECT coalesce(sum(amount_cents), 0) AS s FROM refunds WHERE order_id = ?",
-                             (order["id"],))["s"]
-    amount = max(order["total_cents"] - refunded, 0)
+def _refund(ctx: ToolContext, order: Order, pm: PaymentMethod | None) -> Plan:
+    refunded = sum(r.amount_cents for r in ctx.store.order_refunds(order.id))
+    amount = max(order.total_cents - refunded, 0)
     threshold = ctx.policy.refunds.approval_threshold_cents
     needs_approval = amount > threshold
     timing = refund_timing(ctx, pm)
-    facts = {"order_id": order["id"], "amount": ctx.money(amount)}
+    facts = {"order_id": order.id, "amount": ctx.money(amount)}
     if needs_approval:
         # The claim is valid; only the payout waits for a human, so file it and let issue_refund (after
         # approval) or a human pay it. rule: refunds.approval_threshold
@@ -172,19 +138,19 @@ def _refund(ctx: ToolContext, order: dict[str, Any], pm: dict[str, Any] | None) 
         done = msg(N_("The claim is filed and {amount} is refunded to {refund_to} {timing}."),
                    amount=ctx.money(amount), **words)
 
-    def apply(db) -> dict:
-        ticket = open_ticket(db, ctx, kind="lost_package", category="refund",
+    def apply(tx: CommerceTransaction) -> dict:
+        ticket = open_ticket(tx, ctx, kind="lost_package", category="refund",
                              priority="high" if needs_approval else "normal",
-                             summary=f"Lost package, refund {money(amount)}", order_id=order["id"],
+                             summary=f"Lost package, refund {money(amount)}", order_id=order.id,
                              remedy=f"refund {money(amount)}",
                              status=LOST_REFUND_AWAITING if needs_approval else "resolved")
         out: dict[str, Any] = {"ticket_id": ticket}
         if not needs_approval and amount > 0:
-            out.update(record_refund(db, ctx, order=order, amount_cents=amount, pm=pm,
+            out.update(record_refund(tx, ctx, order=order, amount_cents=amount, pm=pm,
                                      reason=f"lost package claim {ticket}"))
         return out
 
     return Plan(summary=summary, apply=apply, done=done,
-                data={"order_id": order["id"], "remedy": "refund", "refund_amount": money(amount),
+                data={"order_id": order.id, "remedy": "refund", "refund_amount": money(amount),
                       "needs_human_approval": needs_approval,
                       **({} if needs_approval else {"refund_to": timing["refund_to"], "timing": timing["timing"]})})

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tools.backend.interface import CommerceTransaction
+from tools.backend.records import Order
 from tools.context import ToolContext
 from tools.i18n import Listing
 from tools.lookup import customer_order, order_not_found, payment_method
@@ -20,35 +22,28 @@ from tools.values import OrderId, iso, money
 NOTHING_OWED_RULE = "refunds.owed_only"
 
 
-def refunds_owed(ctx: ToolContext, order: dict[str, Any]) -> list[dict[str, Any]]:
+def refunds_owed(ctx: ToolContext, order: Order) -> list[dict[str, Any]]:
     """What the store owes on this order, item by item, capped so that all refunds together never
     exceed the order total."""
-    rows = ctx.store.all("SELECT amount_cents, return_id FROM refunds WHERE order_id = ?", (order["id"],))
-    refunded = sum(r["amount_cents"] for r in rows)
-    paid_returns = {r["return_id"] for r in rows if r["return_id"]}
-    owed = []
-    returns = ctx.store.all(
-        f"SELECT id, refund_cents FROM returns WHERE order_id = ? AND status IN ({','.join('?' * len(OPEN_RETURN_STATUSES))}) "
-        "ORDER BY created_at, id", (order["id"], *OPEN_RETURN_STATUSES))
-    for r in returns:
-        if r["id"] not in paid_returns and r["refund_cents"]:
-            owed.append({"kind": "return", "id": r["id"], "amount_cents": r["refund_cents"]})
-    claims = ctx.store.all("SELECT id FROM tickets WHERE order_id = ? AND kind = 'lost_package' AND status = ?",
-                           (order["id"], LOST_REFUND_AWAITING))
-    for c in claims:
-        owed.append({"kind": "lost_package", "id": c["id"], "amount_cents": order["total_cents"]})
-    room = max(order["total_cents"] - refunded, 0)
+    refunds = ctx.store.order_refunds(order.id)
+    refunded = sum(r.amount_cents for r in refunds)
+    paid_returns = {r.return_id for r in refunds if r.return_id}
+    owed = [{"kind": "return", "id": r.id, "amount_cents": r.refund_cents}
+            for r in ctx.store.order_returns(order.id)
+            if r.status in OPEN_RETURN_STATUSES and r.id not in paid_returns and r.refund_cents]
+    owed += [{"kind": "lost_package", "id": c.id, "amount_cents": order.total_cents}
+             for c in ctx.store.order_tickets(order.id, "lost_package") if c.status == LOST_REFUND_AWAITING]
+    room = max(order.total_cents - refunded, 0)
     for item in owed:
         item["amount_cents"] = min(item["amount_cents"], room)
         room -= item["amount_cents"]
     return [item for item in owed if item["amount_cents"] > 0]
 
 
-def _lines_not_returned(db, order_id: str) -> int:
+def _lines_not_returned(ctx: ToolContext, order: Order) -> int:
     """How many item lines of the order no return (open or done) covers."""
-    return db.execute("SELECT count(*) FROM order_lines WHERE order_id = ? AND id NOT IN (SELECT "
-                      "rl.order_line_id FROM return_lines rl JOIN returns r ON r.id = rl.return_id "
-                      "WHERE r.order_id = ? AND r.status != 'cancelled')", (order_id, order_id)).fetchone()[0]
+    covered = {i for r in ctx.store.order_returns(order.id) if r.status != "cancelled" for i in r.line_ids}
+    return sum(1 for line in order.lines if line.id not in covered)
 
 
 class IssueRefundArgs(BaseModel):
@@ -67,8 +62,8 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
     if total <= 0:
         return denied(NOTHING_OWED_RULE, msg(N_("Nothing is owed on order {order_id}: a refund is paid for a "
                                                 "return or a lost-package claim, and none is waiting for a refund."),
-                                             order_id=order["id"]),
-                      facts={"order_id": order["id"], "status": order["status"]},
+                                             order_id=order.id),
+                      facts={"order_id": order.id, "status": order.status},
                       alternatives=[msg(N_("check refund eligibility and start a return")),
                                     msg(N_("ask about an existing refund's timing"))])
     threshold = ctx.policy.refunds.approval_threshold_cents
@@ -76,44 +71,41 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
         return denied("refunds.approval_threshold",
                       msg(N_("A refund of {amount} is above {threshold} and needs a human's approval."),
                           amount=ctx.money(total), threshold=ctx.money(threshold)),
-                      facts={"order_id": order["id"], "refund_amount": money(total),
+                      facts={"order_id": order.id, "refund_amount": money(total),
                              "approval_threshold": money(threshold), "handoff_reason": "approval_required"},
                       alternatives=[msg(N_("escalate to a human for approval"))])
-    pm = payment_method(ctx, order["payment_method_id"])
+    pm = payment_method(ctx, order.payment_method_id)
     timing = refund_timing(ctx, pm, store_credit=args.to_store_credit)
     what = Listing(items=[msg(N_("return {return_id}"), return_id=i["id"]) if i["kind"] == "return"
                           else msg(N_("the lost-package claim")) for i in owed], style="and")
     new_status = None
     if any(item["kind"] == "return" for item in owed):
-        new_status = "returned" if not _lines_not_returned(ctx.store.db, order["id"]) else "delivered"
+        new_status = "returned" if not _lines_not_returned(ctx, order) else "delivered"
     paid = {"amount": ctx.money(total), **refund_words(ctx, pm, store_credit=args.to_store_credit)}
     if new_status == "returned":
         summary = msg(N_("Refund {amount} for {what} on order {order_id} to {refund_to} {timing}. This closes "
-                         "{what}, and order {order_id} shows as returned."), what=what, order_id=order["id"], **paid)
+                         "{what}, and order {order_id} shows as returned."), what=what, order_id=order.id, **paid)
     else:
         summary = msg(N_("Refund {amount} for {what} on order {order_id} to {refund_to} {timing}. This closes "
-                         "{what}."), what=what, order_id=order["id"], **paid)
+                         "{what}."), what=what, order_id=order.id, **paid)
 
-    def apply(db) -> dict:
-        now = iso(ctx.now())
+    def apply(tx: CommerceTransaction) -> dict:
         refund_ids = []
         for item in owed:
-            if item["kind"] == "return":
-                refund = record_refund(db, ctx, order=order, amount_cents=item["amount_cents"], pm=pm,
-                                       reason=f"return {item['id']}", store_credit=args.to_store_credit,
-                                       return_id=item["id"])
-                db.execute("UPDATE returns SET status = 'refunded' WHERE id = ?", (item["id"],))
+            is_return = item["kind"] == "return"
+            refund = record_refund(tx, ctx, order=order, amount_cents=item["amount_cents"], pm=pm,
+                                   reason=f"return {item['id']}" if is_return else f"lost package claim {item['id']}",
+                                   store_credit=args.to_store_credit, return_id=item["id"] if is_return else None)
+            if is_return:
+                tx.set_return_status(item["id"], "refunded")
             else:
-                refund = record_refund(db, ctx, order=order, amount_cents=item["amount_cents"], pm=pm,
-                                       reason=f"lost package claim {item['id']}",
-                                       store_credit=args.to_store_credit)
-                db.execute("UPDATE tickets SET status = 'resolved' WHERE id = ?", (item["id"],))
+                tx.set_ticket_status(item["id"], "resolved")
             refund_ids.append(refund["refund_id"])
         if new_status is not None:
-            db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (new_status, now, order["id"]))
+            tx.set_order_status(order.id, new_status, iso(ctx.now()))
         return {"refund_ids": refund_ids}
 
     return Plan(summary=summary, apply=apply,
                 done=msg(N_("{amount} is refunded to {refund_to} {timing}."), **paid),
-                data={"order_id": order["id"], "refund_amount": money(total),
+                data={"order_id": order.id, "refund_amount": money(total),
                       "refund_for": " and ".join(i.text for i in what.items), **timing})

@@ -6,11 +6,13 @@ import hashlib
 import inspect
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
+from tools.backend.interface import CommerceTransaction, ConcurrentChange, ConnectionLost
 from tools.context import ToolContext
 from tools.errors import StoreError
 from tools.results import N_, Plan, ToolResult, denied, error, msg
@@ -97,11 +99,17 @@ def action_key(tool: str, args: BaseModel, customer_id: str | None) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+BeforeCommit = Callable[[CommerceTransaction, ToolResult], None]
+
+
 def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None, *,
-             execute: bool = False, key: str | None = None) -> ToolResult:
+             execute: bool = False, key: str | None = None, before_commit: BeforeCommit | None = None) -> ToolResult:
     """Run one tool. Reads run at once. A write without `execute` returns its preview
     (`needs_confirmation`, changes nothing); with `execute` it runs in one transaction, and an
-    action key that already ran returns the first result again (one confirmed action, one write)."""
+    action key that already ran returns the first result again (one confirmed action, one write).
+    `before_commit(tx, result)` runs inside that transaction once the outcome is known (applied,
+    denied on the state inside it, or run before), so what the caller records with it (the agent's
+    records in the same database) commits together with the write or not at all."""
     tool = get_tool(name)
     if tool is None:
         known = ", ".join(sorted(TOOLS))
@@ -117,7 +125,7 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None,
                                     msg(N_("verify with order id and email"))],
                       ).model_copy(update={"tool": name})
     try:
-        result = _run(ctx, tool, args, execute=execute, key=key)
+        result = _run(ctx, tool, args, execute=execute, key=key, before_commit=before_commit)
     except StoreError as exc:
         result = error(msg(N_("The store could not be reached just now; nothing was changed.")), note=str(exc))
     except sqlite3.DatabaseError as exc:
@@ -125,7 +133,15 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any] | str | None,
     return result.model_copy(update={"tool": name})
 
 
-def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: str | None) -> ToolResult:
+# Once more when another writer changed the state a plan was made on (planned again, it is denied)
+# or the database connection broke (an action key makes a write's retry safe even after a COMMIT).
+_once_more = retry(retry=retry_if_exception_type((ConcurrentChange, ConnectionLost)), stop=stop_after_attempt(2),
+                   reraise=True)
+
+
+@_once_more
+def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: str | None,
+         before_commit: BeforeCommit | None = None) -> ToolResult:
     if not tool.is_write:
         return tool.fn(ctx, args)
     if not execute:
@@ -133,18 +149,26 @@ def _run(ctx: ToolContext, tool: Tool, args: BaseModel, *, execute: bool, key: s
         if isinstance(plan, ToolResult):
             return plan
         return plan.preview()
-    key = key or action_key(tool.name, args, ctx.customer_id)
-    with ctx.store.write() as db:
-        done = db.execute("SELECT result FROM executed_actions WHERE key = ?", (key,)).fetchone()
-        if done is not None:
-            return ToolResult.model_validate_json(done[0])
-        plan = tool.fn(ctx, args)  # re-validated inside the write lock: state may have changed
-        if isinstance(plan, ToolResult):
-            return plan
-        data = {**plan.data, **plan.apply(db)}
-        result = plan.result(data)
-        db.execute(
-            "INSERT INTO executed_actions (key, tool, customer_id, result, executed_at) VALUES (?,?,?,?,?)",
-            (key, tool.name, ctx.customer_id, result.model_dump_json(), iso(ctx.now())),
-        )
+    return _execute(ctx, tool, args, key or action_key(tool.name, args, ctx.customer_id), before_commit)
+
+
+def _execute(ctx: ToolContext, tool: Tool, args: BaseModel, key: str,
+             before_commit: BeforeCommit | None = None) -> ToolResult:
+    """Plan and apply a write in one transaction, recording its action key there too."""
+    with ctx.store.transaction(ctx.customer_id) as tx:
+        result = _outcome(ctx, tool, args, key, tx)
+        if before_commit is not None:
+            before_commit(tx, result.model_copy(update={"tool": tool.name}))
         return result
+
+
+def _outcome(ctx: ToolContext, tool: Tool, args: BaseModel, key: str, tx: CommerceTransaction) -> ToolResult:
+    done = tx.executed_result(key)
+    if done is not None:
+        return ToolResult.model_validate_json(done)
+    plan = tool.fn(replace(ctx, store=tx), args)  # re-validated inside the transaction: state may have changed
+    if isinstance(plan, ToolResult):
+        return plan
+    result = plan.result({**plan.data, **plan.apply(tx)})
+    tx.record_executed(key, tool.name, ctx.customer_id, result.model_dump_json(), iso(ctx.now()))
+    return result

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-import sqlite_utils
 from pydantic import BaseModel, Field
 
 from tools.i18n import N_, NP_, Msg, Params, msg  # noqa: F401  (re-exported: the tools' one helper)
@@ -86,7 +85,7 @@ class Plan:
     preview and the execution can never disagree about the rules."""
 
     summary: Msg  # for the customer's confirmation, with the computed amounts
-    apply: Callable[[sqlite_utils.Database], dict[str, Any]]  # does the writes, returns result data
+    apply: Callable[[Any], dict[str, Any]]  # does the writes on a CommerceTransaction, returns result data
     done: Msg  # what to tell the customer after it ran
     data: dict[str, Any] = field(default_factory=dict)  # computed values shown with the preview
 

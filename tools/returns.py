@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, Field, StrictInt
 
 from tools.amounts import percent_of, share_of
+from tools.backend.interface import CommerceTransaction
+from tools.backend.records import NewReturn, Order, OrderLine, Return
 from tools.context import ToolContext
 from tools.i18n import Listing, Money, Msg
 from tools.lookup import customer_order, order_not_found
@@ -30,8 +32,8 @@ OPEN_RETURN_STATUSES = ("label_sent", "authorized", "received")  # not yet refun
 
 @dataclass
 class ReturnQuote:
-    order: dict[str, Any]
-    lines: list[dict[str, Any]]
+    order: Order
+    lines: list[OrderLine]
     condition: str
     items_cents: int
     tax_cents: int
@@ -47,9 +49,9 @@ class ReturnQuote:
 
     def data(self) -> dict[str, Any]:
         return {
-            "order_id": self.order["id"],
-            "line_ids": [l["id"] for l in self.lines],
-            "items": [f"{l['quantity']} x {l['product_name']}" for l in self.lines],
+            "order_id": self.order.id,
+            "line_ids": [l.id for l in self.lines],
+            "items": [f"{l.quantity} x {l.product_name}" for l in self.lines],
             "condition": self.condition,
             "items_total": money(self.items_cents),
             "tax_refunded": money(self.tax_cents),
@@ -76,27 +78,23 @@ class ReturnQuote:
         return Listing(items=parts)
 
     def items_listing(self) -> Listing:
-        return Listing(items=[msg(N_("{quantity} x {product}"), quantity=l["quantity"], product=l["product_name"])
+        return Listing(items=[msg(N_("{quantity} x {product}"), quantity=l.quantity, product=l.product_name)
                               for l in self.lines])
 
 
-def returned_line_ids(ctx: ToolContext, order_id: str) -> set[int]:
-    rows = ctx.store.all("SELECT rl.order_line_id FROM returns r JOIN return_lines rl ON rl.return_id = r.id "
-                         "WHERE r.order_id = ? AND r.status != 'cancelled'", (order_id,))
-    return {r["order_line_id"] for r in rows}
+def live_returns(ctx: ToolContext, order_id: str) -> list[Return]:
+    """The order's returns that are not cancelled (open or done), oldest first."""
+    return [r for r in ctx.store.order_returns(order_id) if r.status != "cancelled"]
 
 
-def refundable_left(ctx: ToolContext, order: dict[str, Any]) -> int:
+def refundable_left(ctx: ToolContext, order: Order) -> int:
     """What can still be given back on this order: its total minus refunds made and refunds already
     promised by open returns. No refund path may go past this."""
-    refunded = ctx.store.one("SELECT coalesce(sum(amount_cents), 0) AS s FROM refunds WHERE order_id = ?",
-                             (order["id"],))["s"]
-    promised = ctx.store.one(
-        "SELECT coalesce(sum(refund_cents), 0) AS s FROM returns WHERE order_id = ? AND status IN "
-        f"({','.join('?' * len(OPEN_RETURN_STATUSES))}) AND id NOT IN "
-        "(SELECT return_id FROM refunds WHERE order_id = ? AND return_id IS NOT NULL)",
-        (order["id"], *OPEN_RETURN_STATUSES, order["id"]))["s"]
-    return max(order["total_cents"] - refunded - promised, 0)
+    refunds = ctx.store.order_refunds(order.id)
+    paid = {r.return_id for r in refunds if r.return_id}
+    promised = sum(r.refund_cents or 0 for r in ctx.store.order_returns(order.id)
+                   if r.status in OPEN_RETURN_STATUSES and r.id not in paid)
+    return max(order.total_cents - sum(r.amount_cents for r in refunds) - promised, 0)
 
 
 def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
@@ -107,38 +105,38 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
     order = customer_order(ctx, order_id)
     if order is None:
         return order_not_found(order_id)
-    delivered = as_utc(order["delivered_at"])
+    delivered = as_utc(order.delivered_at)
     if delivered is None:
         alternatives = ([msg(N_("cancel the order instead"))]
-                        if order["status"] in ctx.policy.cancellation.allowed_statuses
-                        else [msg(N_("track the shipment"))] if order["status"] in ("shipped", "out_for_delivery")
+                        if order.status in ctx.policy.cancellation.allowed_statuses
+                        else [msg(N_("track the shipment"))] if order.status in ("shipped", "out_for_delivery")
                         else [])
         return denied(NOT_DELIVERED_RULE,
                       msg(N_("Order {order_id} is {status}; a return can be started only after delivery."),
-                          order_id=order["id"], status=status_word(order["status"])),
-                      facts={"order_id": order["id"], "status": order["status"]}, alternatives=alternatives)
-    known = {l["id"] for l in order["lines"]}
+                          order_id=order.id, status=status_word(order.status)),
+                      facts={"order_id": order.id, "status": order.status}, alternatives=alternatives)
+    known = {l.id for l in order.lines}
     if line_ids:
         unknown = [i for i in line_ids if i not in known]
         if unknown:
-            return error(f"Order {order['id']} has no item line(s) {', '.join(map(str, unknown))}. Its lines "
+            return error(f"Order {order.id} has no item line(s) {', '.join(map(str, unknown))}. Its lines "
                          f"are {', '.join(str(i) for i in sorted(known))}.")
-    returned = returned_line_ids(ctx, order["id"])
-    wanted = [l for l in order["lines"] if (not line_ids or l["id"] in line_ids)]
-    again = [l for l in wanted if l["id"] in returned]
+    returns = live_returns(ctx, order.id)
+    returned = {i for r in returns for i in r.line_ids}
+    wanted = [l for l in order.lines if (not line_ids or l.id in line_ids)]
+    again = [l for l in wanted if l.id in returned]
     if again and (line_ids or len(again) == len(wanted)):
-        existing = ctx.store.one("SELECT id, status, refund_cents FROM returns WHERE order_id = ? AND status != "
-                                 "'cancelled' ORDER BY created_at DESC LIMIT 1", (order["id"],))
+        existing = returns[-1]
         return denied(ALREADY_RETURNED_RULE,
                       msg(N_("A return is already open or done for {products} on order {order_id} (return "
                              "{return_id}, {return_status}, refund {refund})."),
-                          products=Listing(items=[l["product_name"] for l in again]), order_id=order["id"],
-                          return_id=existing["id"], return_status=word(RETURN_STATUS, existing["status"]),
-                          refund=ctx.money(existing["refund_cents"] or 0)),
-                      facts={"order_id": order["id"], "return_id": existing["id"],
-                             "return_status": existing["status"]},
+                          products=Listing(items=[l.product_name for l in again]), order_id=order.id,
+                          return_id=existing.id, return_status=word(RETURN_STATUS, existing.status),
+                          refund=ctx.money(existing.refund_cents or 0)),
+                      facts={"order_id": order.id, "return_id": existing.id,
+                             "return_status": existing.status},
                       alternatives=[msg(N_("ask about the existing return's refund"))])
-    lines = [l for l in wanted if l["id"] not in returned]
+    lines = [l for l in wanted if l.id not in returned]
     now = ctx.now()
     deadline = delivered + timedelta(days=rules.window_days)
     if now > deadline:
@@ -148,33 +146,30 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
                               "{window_days} days of delivery (until {deadline}).",
                               "Order {order_id} was delivered {count} days ago; returns are accepted within "
                               "{window_days} days of delivery (until {deadline})."),
-                          order_id=order["id"], count=days, window_days=rules.window_days,
+                          order_id=order.id, count=days, window_days=rules.window_days,
                           deadline=as_date(iso(deadline))),
-                      facts={"order_id": order["id"], "delivered_at": order["delivered_at"],
+                      facts={"order_id": order.id, "delivered_at": order.delivered_at,
                              "days_since_delivery": days, "window_days": rules.window_days},
                       alternatives=[msg(N_("file a complaint if the item is defective or wrong")),
                                     msg(N_("ask for a human agent"))])
-    final = [l for l in lines if l["final_sale"]]
+    final = [l for l in lines if l.final_sale]
     if final and condition not in rules.final_sale_allowed_conditions:
-        regular = [l["id"] for l in lines if not l["final_sale"]]
+        regular = [l.id for l in lines if not l.final_sale]
         only = ([msg(NP_("return only the other item line: {line_ids}", "return only the other item lines: {line_ids}"),
                      count=len(regular), line_ids=Listing(items=[str(i) for i in regular]))] if regular else [])
         return denied("returns.final_sale_allowed_conditions",
                       msg(N_("{products} is final sale and can be returned only if {conditions}."),
-                          products=Listing(items=[l["product_name"] for l in final]),
+                          products=Listing(items=[l.product_name for l in final]),
                           conditions=Listing(items=[condition_word(c) for c in rules.final_sale_allowed_conditions],
                                              style="or")),
-                      facts={"final_sale_line_ids": [l["id"] for l in final], "condition": condition},
+                      facts={"final_sale_line_ids": [l.id for l in final], "condition": condition},
                       alternatives=only + [msg(N_("file a complaint if the item is defective or wrong"))])
-    items = sum(l["unit_price_cents"] * l["quantity"] for l in lines)
-    tax = share_of(items, order["subtotal_cents"], order["tax_cents"])
+    items = sum(l.unit_price_cents * l.quantity for l in lines)
+    tax = share_of(items, order.subtotal_cents, order.tax_cents)
     shipping = 0
     if condition in rules.shipping_refund_conditions:
-        already = ctx.store.one(
-            "SELECT 1 AS x FROM returns WHERE order_id = ? AND status != 'cancelled' AND condition IN "
-            f"({','.join('?' * len(rules.shipping_refund_conditions))})",
-            (order["id"], *rules.shipping_refund_conditions))
-        shipping = 0 if already else order["shipping_cents"]
+        already = any(r.condition in rules.shipping_refund_conditions for r in returns)
+        shipping = 0 if already else order.shipping_cents
     fee = 0 if condition in rules.full_refund_conditions else percent_of(items, rules.restocking_fee_percent)
     refund = min(items + tax + shipping - fee, refundable_left(ctx, order))
     quote = ReturnQuote(
@@ -212,7 +207,7 @@ def check_refund_eligibility(ctx: ToolContext, args: CheckRefundEligibilityArgs)
         if isinstance(quote, ToolResult):
             return quote
         message = msg(N_("Eligible: returning {items} from order {order_id} ({condition}) refunds {quote}. {notes}"),
-                      items=quote.items_listing(), order_id=quote.order["id"],
+                      items=quote.items_listing(), order_id=quote.order.id,
                       condition=condition_word(args.condition), quote=_quote_text(quote),
                       notes=Listing(items=quote.notes, style="sentences"))
         return ok(message, eligible=True, **quote.data())
@@ -230,7 +225,7 @@ def check_refund_eligibility(ctx: ToolContext, args: CheckRefundEligibilityArgs)
     refunds = [msg(N_("{condition}: {quote}"), condition=condition_word(c), quote=_quote_text(q))
                for c, q in quotes.items()]
     message = msg(N_("Order {order_id} can be returned until {deadline}. Refund by the item's condition - "
-                     "{refunds}. {more}"), order_id=first.order["id"], deadline=as_date(first.deadline),
+                     "{refunds}. {more}"), order_id=first.order.id, deadline=as_date(first.deadline),
                   refunds=Listing(items=refunds, style="semicolon"),
                   more=Listing(items=[*denials.values(), *first.notes], style="sentences"))
     data = {k: v for k, v in first.data().items()
@@ -266,27 +261,23 @@ def start_return(ctx: ToolContext, args: StartReturnArgs) -> Plan | ToolResult:
              else msg(N_("You ship the items back at your own cost.")))
     summary = msg(N_("Start a return for {items} from order {order_id} ({condition}; reason: {reason}). "
                      "Refund {refund} ({breakdown}). {label} {notes}"),
-                  items=quote.items_listing(), order_id=order["id"], condition=condition_word(args.condition),
+                  items=quote.items_listing(), order_id=order.id, condition=condition_word(args.condition),
                   reason=reason, refund=quote.amount(quote.refund_cents), breakdown=quote.breakdown(), label=label,
                   notes=Listing(items=quote.notes, style="sentences"))
 
-    def apply(db) -> dict:
+    def apply(tx: CommerceTransaction) -> dict:
         rma = "RMA" + uuid.uuid4().hex[:8].upper()
-        now = iso(ctx.now())
         label_url = _label_url(ctx, rma) if quote.prepaid_label else None
         status = "label_sent" if quote.prepaid_label else "authorized"
-        db.execute("INSERT INTO returns (id, order_id, customer_id, reason, condition, status, label_url, "
-                   "refund_cents, restocking_fee_cents, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                   (rma, order["id"], order["customer_id"], reason, args.condition, status, label_url,
-                    quote.refund_cents, quote.fee_cents, now))
-        db.conn.executemany("INSERT INTO return_lines (return_id, order_line_id, quantity) VALUES (?,?,?)",
-                       [(rma, l["id"], l["quantity"]) for l in quote.lines])
-        db.execute("UPDATE orders SET status = 'return_requested', updated_at = ? WHERE id = ?", (now, order["id"]))
+        tx.create_return(NewReturn(
+            id=rma, order_id=order.id, customer_id=order.customer_id, reason=reason, condition=args.condition,
+            status=status, label_url=label_url, refund_cents=quote.refund_cents, restocking_fee_cents=quote.fee_cents,
+            created_at=iso(ctx.now()), lines=tuple((l.id, l.quantity) for l in quote.lines)))
         return {"return_id": rma, "return_status": status, "label_url": label_url}
 
     done = msg(N_("Return started for order {order_id}. Refund due: {refund} (a human must approve it first). "
                   "{label}") if quote.needs_approval else
                N_("Return started for order {order_id}. Refund due: {refund}. {label}"),
-               order_id=order["id"], refund=quote.amount(quote.refund_cents), label=label)
+               order_id=order.id, refund=quote.amount(quote.refund_cents), label=label)
     next_step = "escalate_to_human" if quote.needs_approval else "issue_refund"
     return Plan(summary=summary, apply=apply, done=done, data={**quote.data(), "next_step": next_step})

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tools.backend.records import Order, Shipment, TrackingEvent
 from tools.context import ToolContext
 from tools.lookup import customer_order, order_not_found
 from tools.registry import read_tool
@@ -30,28 +31,22 @@ def as_utc(value: str | None, *, end_of_day: bool = False) -> datetime | None:
     return dt
 
 
-def order_shipment(ctx: ToolContext, order_id: str) -> dict[str, Any] | None:
+def order_shipment(ctx: ToolContext, order_id: str) -> Shipment | None:
     """The order's latest shipment with its tracking events, newest first."""
-    shipment = ctx.store.one("SELECT * FROM shipments WHERE order_id = ? ORDER BY shipped_at DESC, id DESC "
-                             "LIMIT 1", (order_id,))
-    if shipment is not None:
-        shipment["events"] = ctx.store.all(
-            "SELECT at, location, description FROM tracking_events WHERE shipment_id = ? "
-            "ORDER BY at DESC, id DESC", (shipment["id"],))
-    return shipment
+    return ctx.store.latest_shipment(order_id)
 
 
-def movement_status(ctx: ToolContext, order: dict[str, Any], shipment: dict[str, Any]) -> dict[str, Any]:
+def movement_status(ctx: ToolContext, order: Order, shipment: Shipment) -> dict[str, Any]:
     """How long the parcel has not moved, and what the tracking rules say about it. A shipment with no
     scan at all counts from the time it shipped."""
     rules = ctx.policy.tracking
     now = ctx.now()
-    last_scan = shipment["events"][0]["at"] if shipment["events"] else None
-    since = as_utc(last_scan) or as_utc(shipment["shipped_at"]) or as_utc(order["shipped_at"]) or now
+    last_scan = shipment.events[0].at if shipment.events else None
+    since = as_utc(last_scan) or as_utc(shipment.shipped_at) or as_utc(order.shipped_at) or now
     days_still = (now - since).total_seconds() / 86400
-    estimate = as_utc(shipment["estimated_delivery"], end_of_day=True)
+    estimate = as_utc(shipment.estimated_delivery, end_of_day=True)
     estimate_passed = estimate is not None and now > estimate
-    in_transit = order["status"] in IN_TRANSIT and not shipment["delivered_at"]
+    in_transit = order.status in IN_TRANSIT and not shipment.delivered_at
     lost_eligible = (in_transit and days_still >= rules.lost_after_days_without_movement
                      and (estimate_passed or not rules.lost_requires_estimate_passed))
     return {
@@ -64,28 +59,28 @@ def movement_status(ctx: ToolContext, order: dict[str, Any], shipment: dict[str,
     }
 
 
-def _tracking_message(order: dict[str, Any], shipment: dict[str, Any], move: dict[str, Any],
-                      status: Msg | str, last: dict[str, Any] | None) -> Msg:
-    if shipment["delivered_at"] or order["status"] == "delivered":
-        day = shipment["delivered_at"] or order["delivered_at"]
+def _tracking_message(order: Order, shipment: Shipment, move: dict[str, Any],
+                      status: Msg | str, last: TrackingEvent | None) -> Msg:
+    if shipment.delivered_at or order.status == "delivered":
+        day = shipment.delivered_at or order.delivered_at
         if not day:
-            return msg(N_("Order {order_id} was delivered."), order_id=order["id"])
-        return msg(N_("Order {order_id} was delivered on {day}."), order_id=order["id"], day=as_date(day))
+            return msg(N_("Order {order_id} was delivered."), order_id=order.id)
+        return msg(N_("Order {order_id} was delivered on {day}."), order_id=order.id, day=as_date(day))
     if move["lost_claim_eligible"]:
         return msg(N_("Order {order_id} has had no tracking movement for {days} days and its estimated delivery "
                       "has passed: you can report it lost and choose a replacement or a refund."),
-                   order_id=order["id"], days=move["days_without_movement"])
+                   order_id=order.id, days=move["days_without_movement"])
     if move["delayed"]:
         return msg(N_("Order {order_id} is delayed: no tracking update for {days} days."),
-                   order_id=order["id"], days=move["days_without_movement"])
-    where = {"order_id": order["id"], "status": status, "carrier": shipment["carrier"],
-             "estimated_delivery": as_date(shipment["estimated_delivery"])}
+                   order_id=order.id, days=move["days_without_movement"])
+    where = {"order_id": order.id, "status": status, "carrier": shipment.carrier,
+             "estimated_delivery": as_date(shipment.estimated_delivery)}
     if not last:
         return msg(N_("Order {order_id} is {status} with {carrier}, estimated delivery {estimated_delivery}."),
                    **where)
     return msg(N_("Order {order_id} is {status} with {carrier}, estimated delivery {estimated_delivery}. "
                   "Last scan: {scan}, {location} ({day})."),
-               scan=last["description"], location=last["location"], day=as_date(last["at"]), **where)
+               scan=last.description, location=last.location, day=as_date(last.at), **where)
 
 
 class TrackShipmentArgs(BaseModel):
@@ -98,31 +93,31 @@ def track_shipment(ctx: ToolContext, args: TrackShipmentArgs) -> ToolResult:
     order = customer_order(ctx, args.order_id)
     if order is None:
         return order_not_found(args.order_id)
-    shipment = order_shipment(ctx, order["id"])
-    status = status_word(order["status"])
+    shipment = order_shipment(ctx, order.id)
+    status = status_word(order.status)
     if shipment is None:
         return ok(msg(N_("Order {order_id} is {status} and has not shipped yet, so there is no tracking yet."),
-                      order_id=order["id"], status=status),
-                  order_id=order["id"], order_status=order["status"], shipped=False)
+                      order_id=order.id, status=status),
+                  order_id=order.id, order_status=order.status, shipped=False)
     move = movement_status(ctx, order, shipment)
-    events = shipment["events"]
-    last = events[0] if events else None
+    events = [e.model_dump() for e in shipment.events]
+    last = shipment.events[0] if shipment.events else None
     message = _tracking_message(order, shipment, move, status, last)
     return ok(
         message,
-        order_id=order["id"],
-        order_status=order["status"],
+        order_id=order.id,
+        order_status=order.status,
         shipped=True,
-        carrier=shipment["carrier"],
-        tracking_number=shipment["tracking_number"],
-        service_level=shipment["service_level"],
-        shipped_at=shipment["shipped_at"],
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        service_level=shipment.service_level,
+        shipped_at=shipment.shipped_at,
         # The carrier's promise and the last real scan are different facts; keep them apart.
-        estimated_delivery=shipment["estimated_delivery"],
+        estimated_delivery=shipment.estimated_delivery,
         estimated_delivery_passed=move["estimate_passed"],
-        delivered_at=shipment["delivered_at"],
-        last_event=last,
-        last_event_at=last["at"] if last else None,
+        delivered_at=shipment.delivered_at,
+        last_event=events[0] if events else None,
+        last_event_at=last.at if last else None,
         events=events,
         delayed=move["delayed"],
         days_without_movement=move["days_without_movement"],

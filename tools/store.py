@@ -92,6 +92,11 @@ class Store:
             db.conn.close()
             self._local.db = None
 
+    def primary_keys(self) -> dict[str, list[str]]:
+        """Every table and its primary-key columns ([] for a table keyed by rowid)."""
+        return {name: self.db[name].pks if self.db[name].use_rowid is False else []
+                for name in self.db.table_names()}
+
     def content_hash(self) -> str:
         """A hash of every table's rows, for determinism tests and eval state comparison."""
         import hashlib

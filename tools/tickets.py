@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
+from tools.backend.interface import CommerceTransaction
 from tools.context import ToolContext
 from tools.i18n import Msg
 from tools.lookup import customer_order, order_not_found
@@ -85,21 +86,21 @@ def file_complaint(ctx: ToolContext, args: FileComplaintArgs) -> Plan | ToolResu
     facts = {"category": condition_word(args.category), "summary": summary_text, "remedy": remedy}
     if order:
         summary = msg(N_("Open a {category} complaint about order {order_id}: {summary}. Remedy: {remedy}."),
-                      order_id=order["id"], **facts)
+                      order_id=order.id, **facts)
     else:
         summary = msg(N_("Open a {category} complaint: {summary}. Remedy: {remedy}."), **facts)
     next_step = ("start_return with condition " + args.category
                  if order is not None and args.category in ("defective", "wrong_item") else None)
 
-    def apply(db) -> dict:
-        ticket_id = open_ticket(db, ctx, kind="complaint", category=args.category, priority=priority,
-                                summary=summary_text, order_id=order["id"] if order else None, remedy=remedy)
+    def apply(tx: CommerceTransaction) -> dict:
+        ticket_id = open_ticket(tx, ctx, kind="complaint", category=args.category, priority=priority,
+                                summary=summary_text, order_id=order.id if order else None, remedy=remedy)
         return {"ticket_id": ticket_id}
 
     return Plan(summary=summary, apply=apply,
                 done=msg(N_("Your complaint is recorded. What we offer: {remedy}."), remedy=remedy),
                 data={"category": args.category, "remedy": remedy, "priority": priority,
-                      "order_id": order["id"] if order else None,
+                      "order_id": order.id if order else None,
                       **({"next_step": next_step} if next_step else {})})
 
 
@@ -130,14 +131,13 @@ def escalate_to_human(ctx: ToolContext, args: EscalateToHumanArgs) -> ToolResult
         else:  # unverified or not theirs: keep it for the human, without confirming that it exists
             summary = f"{summary} (order mentioned: {args.order_id})"
     availability, when = human_availability(ctx)
-    with ctx.store.write() as db:
+    with ctx.store.transaction(ctx.customer_id) as tx:
         # The same request twice (a model retrying) stays one ticket.
-        existing = db.execute("SELECT id, priority FROM tickets WHERE kind = 'escalation' AND status = 'open' "
-                              "AND customer_id IS ? AND summary = ?", (ctx.customer_id, summary)).fetchone()
+        existing = tx.open_ticket_like(ctx.customer_id, "escalation", summary)
         if existing is not None:
-            ticket_id, priority = existing[0], existing[1]
+            ticket_id, priority = existing.id, existing.priority
         else:
-            ticket_id = open_ticket(db, ctx, kind="escalation", category=args.reason, priority=priority,
+            ticket_id = open_ticket(tx, ctx, kind="escalation", category=args.reason, priority=priority,
                                     summary=summary, order_id=order_id)
     return ok(msg(N_("A human agent has been asked to help (ticket {ticket_id}). {when}"), ticket_id=ticket_id,
                   when=when),

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from tools.backend.records import Variant
 from tools.context import ToolContext
 from tools.values import money
 
@@ -31,13 +32,13 @@ def variant_label(options: str | None) -> str:
     return " / ".join(option_values(options)) or "standard"
 
 
-def product_variants(ctx: ToolContext, product_id: str) -> list[dict[str, Any]]:
-    return ctx.store.all("SELECT * FROM variants WHERE product_id = ? ORDER BY id", (product_id,))
+def product_variants(ctx: ToolContext, product_id: str) -> list[Variant]:
+    return ctx.store.product_variants(product_id)
 
 
-def variant_view(variant: dict[str, Any]) -> dict[str, Any]:
-    return {"variant_id": variant["id"], "options": variant_label(variant["options"]),
-            "price": money(variant["price_cents"]), "in_stock": variant["stock"] > 0}
+def variant_view(variant: Variant) -> dict[str, Any]:
+    return {"variant_id": variant.id, "options": variant_label(variant.options),
+            "price": money(variant.price_cents), "in_stock": variant.stock > 0}
 
 
 def _norm(text: str) -> str:
@@ -70,26 +71,26 @@ def _names_values(words: list[str], values: set[str]) -> bool:
     return reach[-1] is True
 
 
-def match_variant(variants: list[dict[str, Any]], wanted: str,
-                  current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def match_variant(variants: list[Variant], wanted: str,
+                  current: Variant | None) -> tuple[Variant | None, list[Variant]]:
     """Find the variant the customer means: by id or SKU, by its full label, or by some of its option
     values ("L", "the 1 L one"), each matched as a whole value, preferring the one that keeps the
     current variant's other options (a Black M asked for "L" becomes the Black L). Returns (the match,
     the candidates when it is ambiguous)."""
     target = _norm(wanted)
     for v in variants:
-        if target in (_norm(v["id"]), _norm(v["sku"] or ""), _norm(variant_label(v["options"]))):
+        if target in (_norm(v.id), _norm(v.sku or ""), _norm(variant_label(v.options))):
             return v, []
     words = [w for w in re.split(_SEPARATORS, target) if w]
     if not words:
         return None, []
     candidates = [v for v in variants
-                  if _names_values(words, {_compact(x) for x in option_values(v["options"])})]
+                  if _names_values(words, {_compact(x) for x in option_values(v.options)})]
     if len(candidates) > 1 and current is not None:
-        keep = {_compact(x) for x in option_values(current["options"])}
-        best = max(len(keep & {_compact(x) for x in option_values(v["options"])}) for v in candidates)
+        keep = {_compact(x) for x in option_values(current.options)}
+        best = max(len(keep & {_compact(x) for x in option_values(v.options)}) for v in candidates)
         candidates = [v for v in candidates
-                      if len(keep & {_compact(x) for x in option_values(v["options"])}) == best]
+                      if len(keep & {_compact(x) for x in option_values(v.options)}) == best]
     if len(candidates) == 1:
         return candidates[0], []
     return None, candidates

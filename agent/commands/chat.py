@@ -7,13 +7,14 @@ import sys
 
 from rich.console import Console
 
+from agent.commands.store_arg import add_store_argument, open_store
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None,
                         help="local (default, embedded 1.5B), local-small (0.5B), openai:NAME, openai-schema:NAME "
                              "(env SUPPORT_AGENT_MODEL)")
-    parser.add_argument("--db", default=None, help="store database (env SUPPORT_AGENT_DB); created with the "
-                                                   "demo data if missing")
+    add_store_argument(parser)
     parser.add_argument("--agent-db", default=None, metavar="PATH_OR_URL",
                         help="where the agent's own records go: a SQLite path or postgresql:// URL (env "
                              "SUPPORT_AGENT_AGENT_DB); default: the store's own database")
@@ -30,26 +31,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.cli import default_db_path
     from agent.models import ModelError, load_model
     from agent.repl import Repl, warm_in_background
     from agent.support_agent import SupportAgent
     from tools.errors import SupportAgentError
 
     err = Console(stderr=True)
-    db_path = args.db or default_db_path()
     try:
-        from pathlib import Path
-
-        if not Path(db_path).exists():
-            from fixtures import build_demo_store
-
-            err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
-            build_demo_store(db_path)
+        store = open_store(args.store, err)
         model = load_model(args.model)
         from agent.records import records_target
 
-        agent = SupportAgent(db_path, policy=args.policy, model=model, reply=args.reply,
+        agent = SupportAgent(store, policy=args.policy, model=model, reply=args.reply,
                              records=records_target(args.agent_db))
         repl = Repl(agent, show_tools=args.show_tools, lang=args.lang)
         if args.customer:

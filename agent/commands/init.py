@@ -19,6 +19,7 @@ from rich.table import Table
 
 from fixtures import DEFAULT_CUSTOMERS, DEFAULT_SEED, STORY_CUSTOMERS, build_demo_store
 from fixtures.demo_store import MIN_CUSTOMERS, read_meta
+from tools.backend import StoreURL, open_backend
 from tools.errors import SupportAgentError
 from tools.values import parse_time
 
@@ -28,8 +29,10 @@ SUMMARY_TABLES = ("customers", "payment_methods", "products", "variants", "order
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=None,
-                        help="database file to create (default: $SUPPORT_AGENT_DB, else ./support_agent.db)")
+    parser.add_argument("--store", "--db", dest="store", default=None, metavar="PATH_OR_URL",
+                        help="the store to create: a SQLite file, or a postgresql:// URL of an existing "
+                             "database (default: $SUPPORT_AGENT_STORE, else $SUPPORT_AGENT_DB, else "
+                             "./support_agent.db)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                         help=f"random seed of the generated customers and orders (default {DEFAULT_SEED})")
     parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS,
@@ -42,10 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.cli import default_db_path  # the one place that knows the default location
+    from agent.cli import store_location  # the one place that knows the default location
 
     out, err = Console(), Console(stderr=True)
-    path: Path = args.db or default_db_path()
     if args.customers < MIN_CUSTOMERS:
         err.print(f"[red]error:[/] --customers must be at least {MIN_CUSTOMERS} (the story customers).")
         return 2
@@ -55,6 +57,14 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]error:[/] --now {escape(repr(args.now))} is not an ISO 8601 time "
                   f"(e.g. 2025-03-14T12:00:00Z).")
         return 2
+    try:
+        where = store_location(args.store)
+    except SupportAgentError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
+    if where.kind == "postgresql":
+        return _init_postgres(args, where, now, out, err)
+    path = where.path
     if path.exists() and not args.force:
         err.print(f"[red]error:[/] {escape(str(path))} already exists. Use --force to replace it, "
                   f"or --db to choose another file.")
@@ -71,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
         with _progress(args.customers >= PROGRESS_FROM_CUSTOMERS) as progress:
             store = build_demo_store(tmp, seed=args.seed, now=now, customers=args.customers,
                                      progress=progress)
-        counts = {t: store.db[t].count for t in SUMMARY_TABLES if store.db[t].exists()}
-        meta = read_meta(store)
+        counts, meta = _counts(store), read_meta(store)
         store.close()  # the last connection checkpoints the WAL into the file before the move
         _remove_db_files(path)  # an old -wal next to the new file would be replayed into it
         os.replace(tmp, path)
@@ -86,6 +95,31 @@ def run(args: argparse.Namespace) -> int:
 
     _summary(out, path, counts, meta, time.perf_counter() - started)
     return 0
+
+
+def _init_postgres(args: argparse.Namespace, where: StoreURL, now, out: Console, err: Console) -> int:
+    """Build into a PostgreSQL database (one transaction: a failed build leaves it as it was)."""
+    started = time.perf_counter()
+    try:
+        if args.force:
+            backend = open_backend(where)
+            backend.clear()
+            backend.close()
+        with _progress(args.customers >= PROGRESS_FROM_CUSTOMERS) as progress:
+            store = build_demo_store(where, seed=args.seed, now=now, customers=args.customers, progress=progress)
+        counts, meta = _counts(store), read_meta(store)
+        store.close()
+    except (SupportAgentError, ValueError) as exc:
+        hint = " Use --force to replace it." if "already holds" in str(exc) else ""
+        err.print(f"[red]error:[/] could not create the demo store at {escape(where.display())}: "
+                  f"{escape(str(exc))}{hint}")
+        return 1
+    _summary(out, where.display(), counts, meta, time.perf_counter() - started)
+    return 0
+
+
+def _counts(store) -> dict[str, int]:
+    return {t: store.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in SUMMARY_TABLES}
 
 
 class _progress:
@@ -123,7 +157,7 @@ def _remove_db_files(path: Path, *, quiet: bool = False) -> None:
                 raise
 
 
-def _summary(out: Console, path: Path, counts: dict[str, int], meta: dict[str, str], seconds: float) -> None:
+def _summary(out: Console, path: Path | str, counts: dict[str, int], meta: dict[str, str], seconds: float) -> None:
     out.print(f"[green]Demo store created:[/] {escape(str(path))} "
               f"(seed {meta.get('seed')}, dates relative to {meta.get('now')}, {seconds:.1f} s)")
     table = Table(title="Rows per table", show_header=True)
@@ -138,7 +172,7 @@ def _summary(out: Console, path: Path, counts: dict[str, int], meta: dict[str, s
     for c in STORY_CUSTOMERS:
         story.add_row(c.name, c.email, c.zip, ", ".join(c.orders))
     out.print(story)
-    db = "" if path == _default_path() else f" --db {escape(str(path))}"
+    db = "" if path == _default_path() else f" --store {escape(str(path))}"
     out.print("Try: [bold]support-agent tools call get_order --args '{\"order_id\": \"W1001\"}' "
               f"--customer jane.doe@example.com{db}[/]")
 

@@ -14,14 +14,14 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
+
+from agent.commands.store_arg import add_store_argument, open_store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--db", default=None, help="store database (env SUPPORT_AGENT_DB); created with the "
-                                                   "demo data if missing")
+    add_store_argument(parser)
     parser.add_argument("--agent-db", default=None, metavar="PATH_OR_URL",
                         help="where the agent's own records go (conversations, pending actions, audit log, "
                              "claims, rate limits): a SQLite path or postgresql:// URL (env "
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     agent, app = built
     _log_to_stderr(args.log_level)
     base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
-    err.print(f"[bold]Support agent[/] on {base}/  (model {agent.describe()['model']}, store {agent.store.path}, "
+    err.print(f"[bold]Support agent[/] on {base}/  (model {agent.describe()['model']}, store {agent.describe()['store']}, "
               f"records {agent.describe()['records']}, {args.workers} worker(s))")
     err.print(f"[dim]Embed on a page: <script src=\"{base}/widget.js\" data-server=\"{base}\" defer></script>[/]",
               soft_wrap=True)
@@ -96,21 +96,14 @@ def worker_app():
 
 def _build(args: argparse.Namespace, err):
     """The agent and its app from the arguments, or an exit code after a clear message."""
-    from agent.cli import default_db_path
     from agent.models import ModelError, load_model
     from agent.records import records_target
     from agent.server import create_app
     from agent.support_agent import SupportAgent
     from tools.errors import SupportAgentError
 
-    db_path = Path(args.db or default_db_path())
     try:
-        if not db_path.exists():
-            from fixtures import build_demo_store
-
-            err.print(f"[dim]No store at {db_path}: creating the demo store…[/]")
-            build_demo_store(db_path).close()
-        agent = SupportAgent(db_path, policy=args.policy, model=load_model(args.model), reply=args.reply,
+        agent = SupportAgent(open_store(args.store, err), policy=args.policy, model=load_model(args.model), reply=args.reply,
                              records=records_target(args.agent_db))
     except (SupportAgentError, ModelError, KeyError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")

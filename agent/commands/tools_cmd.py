@@ -1,5 +1,5 @@
 """`support-agent tools list [--json]` and `support-agent tools call NAME --args JSON --customer EMAIL
-[--yes] [--db PATH]`: the tools with no model, as an operator would use them. `call` prints exactly
+[--yes] [--store PATH_OR_URL]`: the tools with no model, as an operator would use them. `call` prints exactly
 one JSON object; problems are a clear message and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     call.add_argument("--args", default="{}", help='the arguments as a JSON object, e.g. \'{"order_id": "W1001"}\'')
     call.add_argument("--customer", help="the customer's email; the call runs as that customer, verified")
     call.add_argument("--yes", action="store_true", help="execute a write (without it a write only previews)")
-    call.add_argument("--db", type=Path, help="the store database (default: $SUPPORT_AGENT_DB or ./support_agent.db)")
+    call.add_argument("--store", "--db", dest="store", metavar="PATH_OR_URL",
+                      help="the store: a SQLite file or a postgresql:// URL (default: $SUPPORT_AGENT_STORE, "
+                           "else $SUPPORT_AGENT_DB, else ./support_agent.db)")
     call.add_argument("--policy", type=Path, help="a policy document (default: the shipped one)")
 
 
@@ -72,13 +74,13 @@ def _fail(message: str, code: int = EXIT_USAGE, **extra: Any) -> int:
 
 
 def call_tool(args: argparse.Namespace) -> int:
-    from agent.cli import default_db_path
+    from agent.cli import store_location
+    from tools.backend import open_backend
     from tools.context import ToolContext
     from tools.errors import SupportAgentError
     from tools.policy import load_policy
     from tools.registry import TOOLS, get_tool, run_tool, validate_args
     from tools.results import ToolResult
-    from tools.store import Store
 
     tool = get_tool(args.name)
     if tool is None:
@@ -92,19 +94,19 @@ def call_tool(args: argparse.Namespace) -> int:
     checked = validate_args(tool, raw)
     if isinstance(checked, ToolResult):
         return _fail(checked.message, tool=tool.name)
-    db_path = args.db or default_db_path()
     try:
         policy = load_policy(args.policy)
-        store = Store(db_path, create=False)
+        where = store_location(args.store)
+        store = open_backend(where, create=False)
     except SupportAgentError as exc:
         return _fail(str(exc), tool=tool.name)
     try:
         customer_id = None
         if args.customer:
-            row = store.one("SELECT id FROM customers WHERE lower(email) = ?", (args.customer.strip().lower(),))
-            if row is None:
-                return _fail(f"no customer with the email {args.customer!r} in {db_path}", tool=tool.name)
-            customer_id = row["id"]
+            customer = store.customer_by_email(args.customer)
+            if customer is None:
+                return _fail(f"no customer with the email {args.customer!r} in {where.display()}", tool=tool.name)
+            customer_id = customer.id
         ctx = ToolContext(store=store, policy=policy, customer_id=customer_id)
         result = run_tool(ctx, tool.name, raw, execute=args.yes)
     except SupportAgentError as exc:

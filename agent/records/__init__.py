@@ -8,13 +8,15 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from agent.records.records import Database, Records
 from tools.errors import StoreError
 
-__all__ = ["Database", "Records", "open_records", "records_target", "redact_url"]
+__all__ = ["Database", "Records", "open_records", "records_target", "redact_url", "same_database", "SharedTransaction",
+           "store_target"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -36,6 +38,35 @@ def open_records(target: str | Path | None, store_path: str | Path) -> Records:
     from agent.records.sqlite import SqliteDatabase
 
     return Records(SqliteDatabase(target))
+
+
+def store_target(store: Any) -> str:
+    """Where a commerce backend keeps its data (its SQLite file or PostgreSQL URL): the records'
+    default home. A backend that does not say must be given the records' place explicitly."""
+    url = getattr(store, "url", None)
+    if url is None:
+        raise StoreError(f"{type(store).__name__} has no database of its own for the agent's records: pass "
+                         f"records= (or --agent-db) a SQLite path or a postgresql:// URL")
+    return url.target
+
+
+def same_database(records: Records, store: Any) -> bool:
+    """Whether the records live in the commerce backend's own database (then a confirmed write and its
+    records commit in one transaction)."""
+    url = getattr(store, "url", None)
+    if url is None:
+        return False
+    if url.kind == "sqlite":
+        return "://" not in records.db.url and Path(records.db.url).resolve() == Path(url.target).resolve()
+    return records.db.url == url.target
+
+
+class SharedTransaction:
+    """The records' statements on the store's open transaction, in the same database: `sql` is that
+    transaction's statement runner (tools/backend: SqliteSql, PgSql; `?` placeholders on both)."""
+
+    def __init__(self, sql: Any):
+        self.one, self.all, self.run = sql.one, sql.all, sql.execute
 
 
 def redact_url(url: str) -> str:

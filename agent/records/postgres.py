@@ -1,5 +1,6 @@
 """The agent's records in PostgreSQL: psycopg 3 with a psycopg-pool connection pool. The records' SQL
-is written once with `?` placeholders (SQLite's); here they become psycopg's `%s`."""
+is written once with `?` placeholders (SQLite's); here they become psycopg's `%s` (as in the
+commerce backend's, tools/backend/postgres.py)."""
 
 from __future__ import annotations
 
@@ -12,29 +13,17 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from agent.records import redact_url
+from tools.backend.postgres import PgSql
 from tools.errors import StoreError
 
 CONNECT_TIMEOUT_S = 5
 
 
-def _sql(sql: str) -> str:
-    return sql.replace("?", "%s")
-
-
-class _Connection:
+class _Connection(PgSql):
     """The statements of one transaction, on one pooled connection."""
 
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-
-    def one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
-        return self.conn.execute(_sql(sql), params).fetchone()
-
-    def all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        return self.conn.execute(_sql(sql), params).fetchall()
-
     def run(self, sql: str, params: tuple = ()) -> int:
-        return self.conn.execute(_sql(sql), params).rowcount
+        return self.execute(sql, params)
 
 
 class PostgresDatabase:
