@@ -23,7 +23,7 @@ def _args(row: dict[str, Any]) -> Any:
 
 
 def call_matches(spec: ToolExpect, row: dict[str, Any], *, now: datetime, default_phases: tuple[str, ...] | None) -> bool:
-    if row["tool"] != spec.tool:
+    if row["tool"] not in spec.tools:
         return False
     phases = spec.phases(default_phases)
     if phases is not None and row["phase"] not in phases:
@@ -39,7 +39,7 @@ def call_matches(spec: ToolExpect, row: dict[str, Any], *, now: datetime, defaul
 
 
 def describe_call(spec: ToolExpect) -> str:
-    parts = [spec.tool]
+    parts = ["|".join(spec.tools)]
     if spec.args:
         parts.append(json.dumps(spec.args, sort_keys=True, default=str))
     for name in ("phase", "status", "rule"):
@@ -63,8 +63,8 @@ def check_tool_calls(expect: Expect, audit: list[dict[str, Any]], now: datetime,
             out.append(("tool_call", f"expected {describe_call(spec)} exactly {spec.count} time(s), "
                         f"found {len(hits)} ({seen})", turn_of(hits[-1]["turn"]) if hits else None))
         elif spec.count is None and not hits:
-            same_tool = [r for r in audit if r["tool"] == spec.tool]
-            seen = "; ".join(describe_row(r) for r in same_tool) or f"{spec.tool} was never called"
+            same_tool = [r for r in audit if r["tool"] in spec.tools]
+            seen = "; ".join(describe_row(r) for r in same_tool) or f"{'|'.join(spec.tools)} was never called"
             out.append(("tool_call", f"expected a call {describe_call(spec)}; {seen}",
                         turn_of(same_tool[0]["turn"]) if same_tool else None))
     for spec in expect.no_tool_calls:

@@ -264,13 +264,17 @@ class ToolExpect(_Strict):
     handled the replayed model's misstep (a choice asked for again because the words the understanding
     cited for it are not the customer's, a dropped request), checked in replay only."""
 
-    tool: str
+    tool: str | list[str]  # a list: any of these (a rule enforced by a read check and by a write's preview)
     args: dict[str, Any] = Field(default_factory=dict)
     phase: Literal[PHASES] | list[Literal[PHASES]] | None = None  # type: ignore[valid-type]
     status: Literal["ok", "denied", "needs_confirmation", "error", "declined", "rejected", "replaced"] | None = None
     rule: str | None = None
     count: int | None = Field(default=None, ge=0)
     replay_only: bool = False  # about the replayed model's own misstep: not checked live
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        return (self.tool,) if isinstance(self.tool, str) else tuple(self.tool)
 
     def phases(self, default: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if self.phase is None:
@@ -384,8 +388,9 @@ class Scenario(_Strict):
                 raise ValueError(f"customer.turns.{i}: no tool named {turn.expected_tool!r}")
         for where in ("tool_calls", "no_tool_calls"):
             for i, t in enumerate(getattr(self.expect, where)):
-                if t.tool not in tools and t.tool not in AUDITED_STEPS:
-                    raise ValueError(f"expect.{where}.{i}.tool: no tool named {t.tool!r}")
+                for name in t.tools:
+                    if name not in tools and name not in AUDITED_STEPS:
+                        raise ValueError(f"expect.{where}.{i}.tool: no tool named {name!r}")
         return self
 
     @property

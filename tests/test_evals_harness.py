@@ -619,7 +619,7 @@ def test_replay_only_expectations_are_skipped_in_live_runs(tmp_path):
       tags: [kind:recovery]
       customer:
         turns:
-          - say: "jane.doe@example.com, 94107. Please return W1002, the box is still sealed."
+          - say: "jane.doe@example.com, 94107. Please return W1002."
             understand: {lang: en, requests: [{kind: start_return, order: W1002, condition: defective,
                                                condition_words: it arrived broken}]}
       expect:
@@ -630,7 +630,7 @@ def test_replay_only_expectations_are_skipped_in_live_runs(tmp_path):
     scenarios = load_scenarios([path])
     assert run_suite(scenarios).all_passed  # replay: the misstep and the runtime's question happen
     good_model = ScriptedModel([{"lang": "en", "requests": [
-        {"kind": "start_return", "order": "W1002", "condition": "unopened", "condition_words": "still sealed"}]}])
+        {"kind": "start_return", "order": "W1002", "condition": "unopened", "condition_words": "return W1002"}]}])
     (trial,) = run_suite(scenarios, model=good_model).results
     assert trial.passed, trial.failures
     assert "What condition" not in trial.turns[0].agent and trial.turns[0].pending  # the return is proposed

@@ -167,8 +167,7 @@ class Processor:
         return build(request, args) if build else args
 
     def _args_cancel_order(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
-        # none given: the tool's rule asks for one; given in other words (translated): their message
-        reason = self.own_words(request, "reason") or (self.summary() if request.slots.get("reason") else None)
+        reason = self.own_words(request, "reason")  # none given, or not in their words: the tool's rule asks
         return {**args, "reason": reason} if reason else args
 
     def _args_check_refund_eligibility(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -347,8 +346,8 @@ class Processor:
         - the words the model cited, when they are the customer's and clearly mean one value;
         - else the model's value when a clause the customer wrote clearly means it, or the one value
           their clauses clearly mean (also when the model gave none);
-        - else the model's value when their cited words or one of their clauses are nearest to it, unless
-          it is a condition the store pays a label for (that one needs words that clearly mean it).
+        - else, with their own words cited, the model's value (a condition the store pays a label for only
+          when those words are nearer to it than to any other value).
         Otherwise None: the customer is asked."""
         value = request.slots.get(slot)
         words = str(request.slots.get(f"{slot}_words") or "")
@@ -364,11 +363,12 @@ class Processor:
         meant = self.meant_values(meanings, MARGIN)
         if value in meant or len(meant) == 1:
             return value if value in meant else meant.pop()
-        paid = self.session.agent.policy.returns.prepaid_label_conditions
-        if value in paid:  # the store pays a label for it: only words that clearly mean it
+        if not theirs:
             return None
-        # the model's label, when the customer's words are cited or one of their clauses is nearest to it
-        return value if theirs or value in self.meant_values(meanings, 0.0) else None
+        if value in self.session.agent.policy.returns.prepaid_label_conditions:
+            # the store pays for this one: their words must at least be nearer to it than to anything else
+            return value if meaning_of(words, meanings) == value else None
+        return value
 
     def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
         """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
