@@ -163,3 +163,12 @@ def test_a_condition_is_what_the_customers_words_mean_in_any_language_not_the_mo
     other = agent.session()
     other.send(f"{JANE} Quiero devolver los auriculares del W1002, me quedan grandes.")  # no condition said
     assert other.pending_action is None  # the prepaid 'defective' is not taken from words that don't mean it
+
+
+def test_a_reason_the_model_translated_is_kept_in_the_customers_own_words(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "es", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "I mistook the size"}]})
+    session = agent.session()
+    session.send(f"{JANE} Cancelen el pedido W1001, me equivoqué de talla.")
+    assert session.pending_action is not None
+    assert session.pending_action.arguments["reason"] == "me equivoqué de talla"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from agent.turn import texts
 from agent.understanding.ids import Identifiers, contains_words, number_written, resembles_words
 from agent.understanding.kinds import KINDS, MEANINGS
-from agent.understanding.narrow import meaning_of, without_login
+from agent.understanding.narrow import meaning_of, nearest_clause, without_login
 from agent.understanding.understand import Request, Understanding
 from tools.i18n import Listing
 from tools.registry import get_tool
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agent.session import Session
 
 MAX_TEXT = 500
+CLAUSES = re.compile(r"[.,;:!?。，；：！？、\n]+")  # where a clause ends, in any script
 MARGIN = 0.03  # how much closer in meaning one choice must be than every other to count
 
 
@@ -336,9 +337,13 @@ class Processor:
         return value if value and self.said(value) else None
 
     def own_words(self, request: Request, slot: str) -> str | None:
-        """A free-text slot (a reason) only when it is the customer's own words."""
+        """A free-text slot (a reason) only in the customer's own words: as the model gave it when they
+        wrote it, else their clause of this message that says the same (the model translated it)."""
         value = str(request.slots.get(slot) or "")[:MAX_TEXT]
-        return value if value and self.said(value) else None
+        if not value or self.said(value):
+            return value or None
+        clauses = [c.strip() for c in CLAUSES.split(without_login(self.text)) if len(c.strip()) > 1]
+        return nearest_clause(clauses, value)
 
     def choice(self, request: Request, slot: str) -> Any:
         """A customer's choice, only from their words, read by meaning (any language), never just the
@@ -372,7 +377,7 @@ class Processor:
 
     def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
         """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
-        clauses = [c for c in re.split(r"[.,;:!?。，；：！？、\n]+", self.customer_words) if c.strip()]
+        clauses = [c for c in CLAUSES.split(self.customer_words) if c.strip()]
         return {v for c in clauses[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
 
     def said(self, words: str) -> bool:

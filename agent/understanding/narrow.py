@@ -247,6 +247,18 @@ def meaning_of(words: str, meanings: dict[str, list[str]], *, margin: float = 0.
     return best[1] if best[0] - runner_up[0] >= margin else None
 
 
+def nearest_clause(clauses: list[str], words: str, *, floor: float = 0.86) -> str | None:
+    """The clause that says what `words` say, in any language (a model's translation or paraphrase of
+    the customer's reason -> the customer's own clause): the nearest by meaning, if at least `floor`
+    (translations measure about 0.9 with multilingual-e5-small, unrelated clauses about 0.8)."""
+    feats = default_classifier().features
+    if feats.name != "e5" or not clauses or not words.strip():
+        return None
+    vector = feats.embed(words)
+    score, best = max((float(vector @ feats.embed(c)), c) for c in clauses)
+    return best if score >= floor else None
+
+
 def build() -> Path:
     """Embed the bank and store the vectors next to it (run after editing examples.yaml)."""
     texts = [_text(m) for m in bank()]
