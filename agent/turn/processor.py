@@ -10,13 +10,12 @@ come from structured tool-result fields (a tracking result that allows a lost-pa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
 from agent.turn import texts
-from agent.understanding.ids import Identifiers, contains_words, number_written, resembles_words
+from agent.understanding.ids import Identifiers, clauses, contains_words, number_written, resembles_words
 from agent.understanding.kinds import KINDS, MEANINGS
 from agent.understanding.narrow import meaning_of, nearest_clause, without_login
 from agent.understanding.understand import Request, Understanding
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from agent.session import Session
 
 MAX_TEXT = 500
-CLAUSES = re.compile(r"[.,;:!?。，；：！？、\n]+")  # where a clause ends, in any script
 MARGIN = 0.03  # how much closer in meaning one choice must be than every other to count
 
 
@@ -342,8 +340,7 @@ class Processor:
         value = str(request.slots.get(slot) or "")[:MAX_TEXT]
         if not value or self.said(value):
             return value or None
-        clauses = [c.strip() for c in CLAUSES.split(without_login(self.text)) if len(c.strip()) > 1]
-        return nearest_clause(clauses, value)
+        return nearest_clause([c for c in clauses(without_login(self.text)) if len(c) > 1], value)
 
     def choice(self, request: Request, slot: str) -> Any:
         """A customer's choice, only from their words, read by meaning (any language), never just the
@@ -377,8 +374,7 @@ class Processor:
 
     def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
         """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
-        clauses = [c for c in CLAUSES.split(self.customer_words) if c.strip()]
-        return {v for c in clauses[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
+        return {v for c in clauses(self.customer_words)[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
 
     def said(self, words: str) -> bool:
         return contains_words(self.customer_words, words)

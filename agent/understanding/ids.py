@@ -76,7 +76,13 @@ def find_identifiers(text: str) -> Identifiers:
 
 
 # Where one thing said ends: sentence ends and clause commas of any script (Unicode punctuation, not words).
-_CLAUSE_END = re.compile(r"[.!?;,\n\u3002\uff01\uff1f\uff1b\uff0c\u3001\u061f\u061b\u0964]+(?=\s|[^\x00-\x7f]|$)")
+_CLAUSE_END = re.compile(r"[.!?;:,\n\u3002\uff01\uff1f\uff1b\uff1a\uff0c\u3001\u061f\u061b\u0964]+(?=\s|[^\x00-\x7f]|$)")
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a text, in any script (ends of sentences and clause commas; not the dot of an
+    email or a decimal)."""
+    return [c.strip() for c in _CLAUSE_END.split(normalize(text)) if c.strip()]
 
 
 def order_clauses(text: str) -> dict[str, str]:
