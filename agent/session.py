@@ -190,10 +190,12 @@ class Session:
 
     # ---- services of an understood turn (agent/turn/) ------------------------------------------
 
-    def understand(self, text: str, pending_summary: str | None) -> "Understanding":
-        """The understanding step, recorded (audit row + event) and timed."""
+    def understand(self, text: str, pending_summary: str | None, expecting: str | None = None) -> "Understanding":
+        """The understanding step, recorded (audit row + event) and timed. `expecting`: the kind of the
+        request the agent just asked the customer to complete."""
         result = self.agent.understander.understand(
-            text, verified=self.customer_id is not None, pending=pending_summary, agent_said=self.last_reply())
+            text, verified=self.customer_id is not None, pending=pending_summary, agent_said=self.last_reply(),
+            expecting=expecting)
         self.agent.stats.record(result.seconds)
         self._audit("understand", result.dump(), phase="understand", status="error" if result.error else "ok",
                     message=result.error or result.raw)
@@ -266,7 +268,8 @@ class Session:
         return None
 
     def login_details(self, ids: Any) -> dict[str, str] | None:
-        """Login details: this message's, or its zip code with the one email given earlier (a retry)."""
+        """Login details to check now: this message's (once verified too: the check refuses a switch to
+        another customer by its rule), or its zip code with the one email given earlier (a retry)."""
         if ids.login:
             return ids.login
         if ids.zips and not ids.emails and self.customer_id is None:

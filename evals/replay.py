@@ -73,11 +73,21 @@ class RecordingModel:
     def __init__(self, model: Any) -> None:
         self.model = model
         self.steps: list[dict[str, Any]] = []
+        self.injected: dict[str, Any] | str | None = None
+
+    def inject(self, understanding: dict[str, Any] | str) -> None:
+        """Serve this (a fault under test) instead of the model's next understanding."""
+        self.injected = understanding
 
     def __getattr__(self, name: str) -> Any:  # name, warm, schema_mode, ... of the wrapped model
         return getattr(self.model, name)
 
     def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], **kwargs: Any) -> ModelReply:
+        if self.injected is not None:
+            step, self.injected = self.injected, None
+            text = step if isinstance(step, str) else json.dumps(step, ensure_ascii=False, separators=(",", ":"))
+            self.steps.append({"understand": step, "fault": True})
+            return ModelReply(text=text, raw=text)
         reply = self.model.structured(messages, schema, **kwargs)
         try:
             understood: Any = json.loads(reply.text or "")

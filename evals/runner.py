@@ -250,7 +250,7 @@ class TrialRunner:
         if simulated:
             self._play_simulated(scenario, result, play)
         else:
-            self._play_scripted(scenario, result, session, play, replay)
+            self._play_scripted(scenario, result, session, play, replay, recorder)
         self._judge(scenario, store, session.id, session.customer_id, before, result, turn_index, clock_now)
 
     def _play_simulated(self, scenario: Scenario, result: TrialResult, play: Callable[..., str]) -> None:
@@ -270,10 +270,12 @@ class TrialRunner:
             result.notes.append(f"{user.stuck} after turn {n}; the conversation ended there")
 
     def _play_scripted(self, scenario: Scenario, result: TrialResult, session: Any, play: Callable[..., str],
-                       replay: ReplayModel | None) -> None:
+                       replay: ReplayModel | None, recorder: RecordingModel | None = None) -> None:
         for n, turn in enumerate(scenario.customer.turns, 1):
             if replay is not None:
                 replay.begin_turn(n, turn.understand, turn.translation)
+            elif recorder is not None and turn.fault and turn.understand is not None:
+                recorder.inject(turn.understand)
             if turn.kind == "say":
                 text, index = turn.phrasing(result.trial, replay=replay is not None)
                 play(n, text, None, text)

@@ -113,6 +113,10 @@ class CustomerTurn(_Strict):
     # The agent's understanding of this message, as the model gave it (a dict, or a raw string to test
     # malformed output): replayed to the runtime's understanding step, the one model step of a message.
     understand: dict[str, Any] | str | None = None
+    # `understand` is a fault under test (a model naming an unknown kind, cut-off JSON, an invented
+    # value): live runs serve it too, in place of the model's own understanding of this message, so
+    # the runtime's recovery is what is judged in every run.
+    fault: bool = False
     # The model's translation of this turn's composed reply, in a conversation whose language has no
     # catalog: replayed to the reply-only step, where the fact check judges it as it would a live one.
     translation: str | None = None

@@ -109,6 +109,32 @@ def test_live_trial_k_sends_phrasing_k_minus_1_mod_n_and_replay_the_first(tmp_pa
     assert [t.turns[0].customer for t in replayed.results] == [first, first] and replayed.all_passed
 
 
+FAULT = """
+- id: unknown-kind
+  description: The understanding names a kind that does not exist; nothing runs and the customer is asked
+  tags: [kind:recovery]
+  customer:
+    turns:
+      - say: "jane.doe@example.com, 94107. Cancel W1001, I ordered it by mistake."
+        understand: {lang: en, requests: [{kind: cancel_it_now, order: W1001}]}
+        fault: true
+  expect:
+    no_tool_calls: [{tool: cancel_order}]
+    verified_as: C0001
+"""
+
+
+def test_a_fault_turn_serves_its_understanding_live_too_and_a_plain_turn_the_models(tmp_path):
+    model = ScriptedModel([cancel_responder] * 4)
+    live = run_suite(scenarios(tmp_path, FAULT), model=model, trials=1)
+    assert live.all_passed, live.results[0].failures
+    assert model.remaining == 4  # the model was never asked: the fault stood in for it
+    assert live.results[0].turns[0].steps == [{"understand": {"lang": "en", "requests": [
+        {"kind": "cancel_it_now", "order": "W1001"}]}, "fault": True}]
+    plain = run_suite(scenarios(tmp_path, FAULT.replace("fault: true", "fault: false")), model=model, trials=1)
+    assert not plain.all_passed and model.remaining == 3  # the model's own understanding: a cancellation
+
+
 # ---- seeds and temperature -----------------------------------------------------------------------------
 
 

@@ -172,3 +172,38 @@ def test_a_reason_the_model_translated_is_kept_in_the_customers_own_words(tmp_pa
     session.send(f"{JANE} Cancelen el pedido W1001, me equivoqué de talla.")
     assert session.pending_action is not None
     assert session.pending_action.arguments["reason"] == "me equivoqué de talla"
+
+
+def test_an_email_with_one_order_id_logs_in_whatever_the_message_asks(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "get_order", "order": "W1002"}]})
+    session = agent.session()
+    reply = session.send("this is jane.doe@example.com, no idea of my zip, but my order is W1002. status?")
+    assert session.customer_id == "C0001"
+    assert "W1002" in reply.text and reply.text != texts.ASK_LOGIN
+
+
+def test_another_customers_login_once_verified_is_refused_by_its_rule_and_nothing_else_runs(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "smalltalk"}]},
+                          {"lang": "en", "requests": [{"kind": "smalltalk"}, {"kind": "list_orders"}]})
+    session = agent.session()
+    session.send(JANE)
+    session.send("now switch me to omar.haddad@example.com, zip 10001, and list his orders")
+    rows = agent.store.all("SELECT tool, status, rule FROM audit_log WHERE phase != 'understand' ORDER BY id")
+    assert [(r["tool"], r["status"], r["rule"]) for r in rows] == [
+        ("verify_customer", "ok", None), ("verify_customer", "denied", "identity.one_customer_per_conversation")]
+    assert session.customer_id == "C0001"
+
+
+def test_a_part_of_the_address_given_after_a_denial_completes_the_same_change(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "modify_order_address", "order": "W1001",
+                                               "street": "1 Market St", "city": "San Francisco"}]},
+        {"lang": "en", "requests": [{"kind": "modify_order_address", "state": "CA"}]})
+    session = agent.session()
+    reply = session.send(f"{JANE} Please ship W1001 to 1 Market St, San Francisco 94105.")
+    assert "missing the state" in reply.text and session.pending_action is None
+    reply = session.send("CA")
+    assert session.pending_action is not None and session.pending_action.tool == "modify_order_address"
+    assert session.pending_action.arguments["state"] == "CA"
+    assert session.pending_action.arguments["zip_code"] == "94105"
+    assert session.pending_action.arguments["address_line1"] == "1 Market St"

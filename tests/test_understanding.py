@@ -127,3 +127,17 @@ def test_a_quantity_counts_only_when_the_customer_wrote_it(text, number, written
     from agent.understanding.ids import number_written
 
     assert number_written(text, number) is written
+
+
+MISSING_STATE = ("The new address is missing the state. Please give the complete address: street and number, "
+                 "city, state, and ZIP code.")
+
+
+@pytest.mark.parametrize("text, agent_said, kinds", [
+    ("CA", MISSING_STATE, ["modify_order_address"]),  # no request of its own: the answer to the question
+    ("thanks, bye!", MISSING_STATE, ["smalltalk"]),  # surely small talk: not forced into the request
+    ("where is W1003?", MISSING_STATE, ["track_shipment"]),  # a new request of its own
+])
+def test_an_answer_to_the_agents_question_is_read_as_the_request_it_completes(text, agent_said, kinds):
+    u = Understander(None)
+    assert u.likely(text, True, agent_said, expecting="modify_order_address") == kinds

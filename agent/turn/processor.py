@@ -88,15 +88,17 @@ class Processor:
         self.say(texts.SPOOF, "info")
 
     def _login(self, request: Request) -> None:
-        if self.tried_login:  # one attempt per message: a failed one counts toward the lock
-            return
+        """The login details were checked by code before (turn.py); none given: ask for them."""
+        if not self.tried_login and self.session.customer_id is None:
+            self.say(texts.ASK_LOGIN, "ask")
+
+    def login_with_order(self) -> None:
+        """An anonymous customer's email with one order id (and no zip code): the other way to log in,
+        checked by code whatever the message asks (not when it is text posing as the system's)."""
+        creds = self.ids.login_with_order()
         spoofed = any(r.kind == "spoof" for r in self.understanding.requests)
-        creds = self.session.login_details(self.ids) or (None if spoofed else self.ids.login_with_order())
-        if creds is None:
-            if self.session.customer_id is None:
-                self.say(texts.ASK_LOGIN, "ask")
-            return
-        self.login(creds)
+        if creds and self.session.customer_id is None and not self.tried_login and not spoofed:
+            self.login(creds)
 
     def login(self, creds: dict[str, str]) -> bool:
         self.tried_login = True
@@ -147,7 +149,7 @@ class Processor:
         if args is None:
             return
         if get_tool(kind.tool).is_write:
-            self.write(kind.tool, args)
+            self.write(kind.tool, args, request)
         else:
             result = self.session.run_tool(kind.tool, args, self.emit)
             self.relay(result)
@@ -261,16 +263,18 @@ class Processor:
 
     # ---- helpers ----------------------------------------------------------------------------
 
-    def write(self, tool: str, args: dict[str, Any]) -> None:
+    def write(self, tool: str, args: dict[str, Any], request: Request | None = None) -> None:
         if self.session.pending_action is not None:
             self.session.queue(tool, args)
             return
         result = self.session.run_tool(tool, args, self.emit)
         if result.status == "needs_confirmation":
             self.say(texts.CONFIRM, "confirm", summary=self.session.pending_action.summary)
-        else:
-            self.relay(result)
-            self.follow_up(result)
+            return
+        self.relay(result)
+        self.follow_up(result)
+        if request is not None and (result.facts.get("missing") or result.facts.get("invalid")):  # left out:
+            self.session.remember_asked(request)  # their next words complete this request
 
     def relay(self, result: ToolResult) -> None:
         self.add(self.said_result(result))

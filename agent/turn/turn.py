@@ -27,11 +27,13 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     understanding = Understanding()
     proc = Processor(session, emit, text, ids, understanding)
     was_anonymous = session.customer_id is None
-    login = session.login_details(ids) if was_anonymous else None
+    login = session.login_details(ids)
     if login:
         proc.login(login)
-    understanding = session.understand(text, pending.summary if pending else None)
+    understanding = session.understand(text, pending.summary if pending else None,
+                                       expecting=proc.asked.kind if proc.asked else None)
     proc.understanding = understanding
+    proc.login_with_order()
     session.note_language(text, None if understanding.error else understanding.lang)
     if pending is not None and understanding.answer in ("yes", "no"):
         proc.parts.append(Said("", "result", text=session.resolve_pending(pending, understanding.answer == "yes", emit)))

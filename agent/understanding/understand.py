@@ -21,6 +21,8 @@ from agent.understanding.prompt import system_prompt, user_message
 from agent.understanding.schema import allowed_kinds, request_branch, understanding_schema
 
 MAX_TOKENS = 160
+CONVERSATIONAL = {"clarify", "smalltalk"}  # kinds that ask nothing of the store
+SURE = 0.8  # the classifier's probability above which a reading is not second-guessed
 
 
 class Request(BaseModel):
@@ -124,9 +126,12 @@ class Understander:
             return False
         return self.narrower.probability(text, likely[0]) >= 0.6
 
-    def likely(self, text: str, verified: bool, agent_said: str | None = None) -> list[str] | None:
+    def likely(self, text: str, verified: bool, agent_said: str | None = None,
+               expecting: str | None = None) -> list[str] | None:
         """The kinds the classifier decides (mode decide) or finds likely, most likely first; None
-        without a classifier."""
+        without a classifier. A reply the classifier reads as no request ("CA", "XL吧") after the agent
+        asked to complete a request (`expecting`, its kind) is the answer to that question, unless it is
+        surely small talk or a plea for clarity ("thanks, bye")."""
         if self.narrower is None:
             return None
         if self.mode != "decide":
@@ -134,13 +139,16 @@ class Understander:
         allowed = {k.name for k in allowed_kinds(verified)}
         wanted = len(find_identifiers(text).orders)
         decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
+        if (expecting in allowed and set(decided) <= CONVERSATIONAL
+                and (not decided or self.narrower.probability(text, decided[0]) < SURE)):
+            return [expecting]
         return decided or ["smalltalk" if verified else "clarify"]  # a login once verified: nothing to do
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
-                   agent_said: str | None = None) -> Understanding:
+                   agent_said: str | None = None, expecting: str | None = None) -> Understanding:
         ids = find_identifiers(text)
         started = time.perf_counter()
-        likely = self.likely(text, verified, agent_said)
+        likely = self.likely(text, verified, agent_said, expecting)
         other = pending is not None and self.asks_something(likely, text)
         kinds = allowed_kinds(verified, likely)
         fixed = self.mode == "decide" and likely is not None
