@@ -214,7 +214,9 @@ class Processor:
         """What the complaint is about is read from the customer's own message, by meaning (any
         language); the model's label only when the message says nothing clear."""
         meanings = MEANINGS["category"]
-        category = meaning_of(self.summary(), meanings, margin=0.005) or request.slots.get("category") or "other"
+        meant = {v for c in clauses(self.summary()) if (v := meaning_of(c, meanings, margin=MARGIN)) is not None}
+        category = (meant.pop() if len(meant) == 1 else meaning_of(self.summary(), meanings, margin=0.005)) \
+            or request.slots.get("category") or "other"
         return {**args, "category": category, "summary": self.summary()}
 
     def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
