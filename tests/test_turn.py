@@ -207,3 +207,12 @@ def test_a_part_of_the_address_given_after_a_denial_completes_the_same_change(tm
     assert session.pending_action.arguments["state"] == "CA"
     assert session.pending_action.arguments["zip_code"] == "94105"
     assert session.pending_action.arguments["address_line1"] == "1 Market St"
+
+
+def test_a_reset_asked_with_no_email_gets_the_help_article_then_the_question_for_it(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "es", "requests": [{"kind": "send_password_reset"}]})
+    reply = agent.session().send("Olvidé mi contraseña y no puedo entrar en mi cuenta, ¿qué hago?")
+    assert "60 minutos" in reply.text  # the Spanish article on resetting a password
+    assert reply.text.startswith("Restablecer la contraseña")
+    assert reply.text.endswith("Indique el correo de la cuenta al que enviar el enlace de restablecimiento.")
+    assert not agent.store.all("SELECT * FROM password_resets")

@@ -260,8 +260,14 @@ class Processor:
         return self.ask(texts.CLARIFY, request)
 
     def _args_send_password_reset(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
+        """The link goes to the email given (the tool checks it); an anonymous customer who gave none
+        first hears how a reset works (the help center, from their words), then is asked for it."""
         emails = self.ids.new_values("emails") or self.ids.emails
-        return {"email": emails[-1]} if emails else {}
+        if emails:
+            return {"email": emails[-1]}
+        if self.session.customer_id is None:
+            self._question(Request(kind="question"))
+        return {}
 
     # ---- helpers ----------------------------------------------------------------------------
 
