@@ -141,3 +141,12 @@ MISSING_STATE = ("The new address is missing the state. Please give the complete
 def test_an_answer_to_the_agents_question_is_read_as_the_request_it_completes(text, agent_said, kinds):
     u = Understander(None)
     assert u.likely(text, True, agent_said, expecting="modify_order_address") == kinds
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("I've typed my details three times already!!! priya.patel@example.com 02139", ["login"]),
+    ("我都输了三遍了！omar.haddad@example.com 10001 到底行不行", ["login"]),
+    ("priya.patel@example.com 02139 where is my order W2002?", ["track_shipment"]),
+])
+def test_login_details_with_no_request_of_the_stores_are_a_login(text, kinds):
+    assert Understander(None).likely(text, False) == kinds

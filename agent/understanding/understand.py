@@ -137,11 +137,14 @@ class Understander:
         if self.mode != "decide":
             return [k.name for k in allowed_kinds(verified, self.narrower.kinds(text))]
         allowed = {k.name for k in allowed_kinds(verified)}
-        wanted = len(find_identifiers(text).orders)
+        ids = find_identifiers(text)
+        wanted = len(ids.orders)
         decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
         if (expecting in allowed and set(decided) <= CONVERSATIONAL
                 and (not decided or self.narrower.probability(text, decided[0]) < SURE)):
             return [expecting]
+        if not verified and (ids.login or ids.login_with_order()) and set(decided) <= {*CONVERSATIONAL, "out_of_scope"}:
+            return ["login"]  # login details and no request of the store's: a login ("typed it three times!!")
         return decided or ["smalltalk" if verified else "clarify"]  # a login once verified: nothing to do
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
