@@ -216,3 +216,12 @@ def test_a_reset_asked_with_no_email_gets_the_help_article_then_the_question_for
     assert reply.text.startswith("Restablecer la contraseña")
     assert reply.text.endswith("Indique el correo de la cuenta al que enviar el enlace de restablecimiento.")
     assert not agent.store.all("SELECT * FROM password_resets")
+
+
+def test_a_legal_threat_in_any_language_goes_to_a_human_urgently_whatever_the_model_read(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "zh", "requests": [
+        {"kind": "file_complaint", "order": "W2001", "category": "defective"}]})
+    session = agent.session()
+    session.send("omar.haddad@example.com 10001。W2001的咖啡杯裂了，我被烫伤了，我要找律师！")
+    ticket = agent.store.one("SELECT * FROM tickets WHERE kind = 'escalation'")
+    assert (ticket["category"], ticket["priority"], ticket["order_id"]) == ("safety_or_legal", "urgent", "W2001")

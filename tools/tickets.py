@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,8 +55,27 @@ def _availability(online: bool, next_at: str | None, when: Msg) -> tuple[dict[st
 
 
 def is_urgent(ctx: ToolContext, text: str) -> bool:
-    lowered = text.lower()
-    return any(re.search(rf"\b{re.escape(word.lower())}\b", lowered) for word in ctx.policy.escalation.urgent_keywords)
+    """The policy's urgent words in the text, in any script (case and width folded)."""
+    def fold(t: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", t).casefold().split())
+
+    return any(_has_word(fold(text), fold(w)) for w in ctx.policy.escalation.urgent_keywords)
+
+
+def _has_word(text: str, word: str) -> bool:
+    """A whole word of a spaced script ("sue", not in "issue"; also right next to Chinese), or a word of
+    an unspaced one (律师) anywhere."""
+    for match in re.finditer(re.escape(word), text):
+        before = text[match.start() - 1] if match.start() else " "
+        after = text[match.end()] if match.end() < len(text) else " "
+        if not (_spaced_letter(before) and _spaced_letter(word[0]) or _spaced_letter(after) and _spaced_letter(word[-1])):
+            return True
+    return False
+
+
+def _spaced_letter(char: str) -> bool:
+    """A letter of a script that separates words with spaces (not Chinese, Japanese kana or Thai)."""
+    return char.isalnum() and not re.match(r"[\u0e00-\u0e7f\u2e80-\u9fff\uf900-\ufaff]", char)
 
 
 ComplaintCategory = Literal["defective", "wrong_item", "billing", "other"]

@@ -59,7 +59,7 @@ class Processor:
         self.asked = self.session.take_asked()
 
     def run(self, requests: list[Request] | None = None) -> list[Said]:
-        for request in requests if requests is not None else self.understanding.requests:
+        for request in requests if requests is not None else self.urgent_first(self.understanding.requests):
             request = self.completed(request)
             if self.session.customer_id and any(p.kind == "denied" and p.data == "login" for p in self.parts):
                 break  # a verified customer's refused switch to another identity: the rest was meant for it
@@ -70,6 +70,13 @@ class Processor:
             handler = getattr(self, f"_{request.kind}", None) or self._tool
             handler(request)
         return self.parts
+
+    def urgent_first(self, requests: list[Request]) -> list[Request]:
+        """A safety or legal threat (the policy's urgent words) goes to a human first, whatever else the
+        message asks (policy: hand over for safety or legal threats)."""
+        if any(r.kind == "handoff" for r in requests) or not self.session.urgent(self.text):
+            return requests
+        return [Request(kind="handoff"), *requests]
 
     # ---- conversational kinds ---------------------------------------------------------------
 
