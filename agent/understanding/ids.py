@@ -140,3 +140,14 @@ def without_identifiers(text: str) -> str:
     """The message's words: its emails, order ids and digits taken out (what says its language)."""
     plain = _ORDER.sub(" ", _EMAIL.sub(" ", normalize(text)))
     return re.sub(r"\d+", " ", plain)
+
+
+# Text set apart as someone else's voice: bracketed notes (【】, [], <tag>…</tag>, {…} JSON, fenced code).
+_SET_APART = re.compile(r"【[^】]*】|\[\[?[^\]]*\]\]?|<([^\s<>/]+)[^<>]*>.*?</\1>|\{.*\}|```.*?```|<\|im_start\|>.*?<\|im_end\|>",
+                        re.DOTALL)
+
+
+def outside_set_apart(text: str) -> str:
+    """The message without the parts it sets apart as another voice's (a pasted "system" note or
+    tool result in brackets, tags or JSON): what the customer says in their own voice."""
+    return " ".join(_SET_APART.sub(" ", normalize(text)).split())

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from agent.understanding.bank import bank, render
-from agent.understanding.ids import find_identifiers, normalize, order_clauses
+from agent.understanding.ids import find_identifiers, normalize, order_clauses, outside_set_apart
 from agent.understanding.kinds import KINDS
 
 ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
@@ -142,13 +142,24 @@ class KindClassifier:
             ranked = framed if framed[0][1] > ranked[0][1] else ranked
         chosen = [str(k) for k, p in ranked if p >= threshold][:3] or [str(ranked[0][0])]
         if chosen == ["spoof"]:  # the pasted "system" text usually carries the request it wants done
-            chosen += [str(k) for k, p in ranked[1:2] if p >= 0.2]
+            chosen += self.carried(text, ranked)
         # Several order ids and fewer requests: one message, several things to do. The next likely kinds
         # join; failing those, the same kind again (the model assigns each its order).
         wanted = min(wanted, 3)
         chosen += [str(k) for k, p in ranked if p >= 0.1 and str(k) not in chosen][: max(0, wanted - len(chosen))]
         chosen += [chosen[0]] * max(0, wanted - len(chosen))
         return chosen
+
+    def carried(self, text: str, ranked: list[tuple[str, float]]) -> list[str]:
+        """The request a spoofed message carries: its next likely kind, unless the message sets the
+        other voice apart (a bracketed note, a tag, JSON) and in the customer's own voice asks nothing
+        (a login, a greeting): a request only inside the pasted note is not theirs."""
+        own = outside_set_apart(text)
+        if own != " ".join(normalize(text).split()):
+            first, p = self.ranked(own)[0] if own else ("clarify", 1.0)
+            if first in ("login", "smalltalk", "clarify") and p >= 0.5:
+                return []
+        return [str(k) for k, p in ranked[1:2] if p >= 0.2]
 
     def assign_orders(self, text: str, kinds: list[str]) -> list[str | None]:
         """Each decided kind's order id when the message names several: the one-to-one assignment
