@@ -225,3 +225,14 @@ def test_a_legal_threat_in_any_language_goes_to_a_human_urgently_whatever_the_mo
     session.send("omar.haddad@example.com 10001。W2001的咖啡杯裂了，我被烫伤了，我要找律师！")
     ticket = agent.store.one("SELECT * FROM tickets WHERE kind = 'escalation'")
     assert (ticket["category"], ticket["priority"], ticket["order_id"]) == ("safety_or_legal", "urgent", "W2001")
+
+
+def test_a_part_of_the_account_the_chat_cannot_change_is_out_of_scope_with_a_human_offered(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "update_account", "field": "email"}]},
+                          {"answer": "yes"})
+    session = agent.session()
+    reply = session.send(f"{JANE} I got married, please change my account name to Jane Smith.")
+    assert texts.CANT_HELP.split(":")[0] in reply.text and session.pending_action.tool == "escalate_to_human"
+    session.send("yes")
+    ticket = agent.store.one("SELECT * FROM tickets")
+    assert (ticket["kind"], ticket["category"]) == ("escalation", "out_of_scope")

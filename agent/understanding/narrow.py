@@ -242,10 +242,10 @@ def closest(words: str, names: list[str], *, floor: float = 0.8, margin: float =
     return best[1] if best[0] >= floor and best[0] - runner_up[0] >= margin else None
 
 
-def meaning_of(words: str, meanings: dict[str, list[str]], *, margin: float = 0.0) -> str | None:
+def meaning_of(words: str, meanings: dict[str, list[str]], *, margin: float = 0.0, groups: bool = False) -> str | None:
     """The value whose phrases the words are nearest in meaning to (any language), if it is nearer by
     `margin` than every other value's; None without the embedder, when no value is clearly nearest, or
-    when the words are nearest to a `_`-named group (words that state no value)."""
+    when the words are nearest to a `_`-named group (words that state no value; its name with `groups`)."""
     feats = default_classifier().features
     if feats.name != "e5" or not meanings or not words.strip():
         return None
@@ -253,7 +253,7 @@ def meaning_of(words: str, meanings: dict[str, list[str]], *, margin: float = 0.
     scores = sorted(((max(float(vector @ feats.embed(p)) for p in phrases), value)
                      for value, phrases in meanings.items()), reverse=True)
     best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, None)
-    if best[1].startswith("_"):  # nearest to words that state no value (a reason, not a condition)
+    if best[1].startswith("_") and not groups:  # nearest to words that state no value (a reason, not a condition)
         return None
     return best[1] if best[0] - runner_up[0] >= margin else None
 
