@@ -253,10 +253,15 @@ class Processor:
         new_emails = self.ids.new_values("emails")
         given = [name for name, present in (("email", new_emails), ("phone", self.ids.phones),
                                             ("address", request.slots.get("street"))) if present]
-        if not given and self.not_updatable():
+        meant = self.account_parts()
+        updatable = set(self.session.agent.policy.account.updatable_fields)
+        if not given and "_not_updatable" in meant and not meant & updatable:
             return self._out_of_scope(request)
-        # What the customer gave decides the field (ids are found by code); the model's label otherwise
-        field_name = given[0] if len(given) == 1 else request.slots.get("field")
+        # What the customer gave decides the field (ids are found by code), else the one part their words
+        # name (by meaning, any language); the model's label otherwise
+        named = meant & updatable
+        field_name = given[0] if len(given) == 1 else named.pop() if len(named) == 1 and not given \
+            else request.slots.get("field")
         if field_name == "email" and len(new_emails) == 1:
             return {"field": "email", "email": new_emails[0]}
         if field_name == "phone" and len(self.ids.phones) == 1:
@@ -268,11 +273,10 @@ class Processor:
             return self.ask(texts.ASK_ACCOUNT_VALUE, request, field=field_name)
         return self.ask(texts.CLARIFY, request)
 
-    def not_updatable(self) -> bool:
-        """The customer's words name a part of the account this chat cannot change (their name, date of
-        birth), by meaning in any language, and no part it can."""
-        meant = {meaning_of(c, MEANINGS["field"], margin=0.02, groups=True) for c in clauses(without_login(self.text))}
-        return "_not_updatable" in meant and not meant & {"email", "phone", "address"}
+    def account_parts(self) -> set[str]:
+        """The parts of the account the customer's clauses name, by meaning in any language: email, phone,
+        address, or `_not_updatable` (their name, date of birth: nothing this chat can change)."""
+        return {meaning_of(c, MEANINGS["field"], margin=0.02, groups=True) for c in clauses(without_login(self.text))}
 
     def _args_send_password_reset(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
         """The link goes to the email given (the tool checks it); an anonymous customer who gave none
