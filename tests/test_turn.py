@@ -236,3 +236,13 @@ def test_a_part_of_the_account_the_chat_cannot_change_is_out_of_scope_with_a_hum
     session.send("yes")
     ticket = agent.store.one("SELECT * FROM tickets")
     assert (ticket["kind"], ticket["category"]) == ("escalation", "out_of_scope")
+
+
+def test_words_cited_from_a_stated_reason_are_no_condition_so_it_is_checked_and_asked(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [
+        {"kind": "start_return", "order": "W1002", "condition": "wrong_item", "condition_words": "colour"}]})
+    session = agent.session()
+    session.send(f"{JANE} I'd like to return the headphones from W1002, I don't like the colour.")
+    tools = [r["tool"] for r in agent.store.all("SELECT tool FROM audit_log WHERE phase != 'understand'")]
+    assert tools == ["verify_customer", "check_refund_eligibility"]  # no return on a guessed condition
+    assert session.pending_action is None

@@ -390,6 +390,7 @@ class Processor:
         if isinstance(value, int):
             return value if theirs or number_written(self.text, value) else None
         meanings = MEANINGS.get(slot, {})
+        theirs = theirs and not self.in_a_stated_reason(words, meanings)
         clear = meaning_of(words, meanings, margin=MARGIN) if theirs else None
         if clear is not None or not meanings:
             return clear or (value if theirs else None)
@@ -402,6 +403,13 @@ class Processor:
             # the store pays for this one: their words must at least be nearer to it than to anything else
             return value if meaning_of(words, meanings) == value else None
         return value
+
+    def in_a_stated_reason(self, words: str, meanings: dict[str, list[str]]) -> bool:
+        """The cited words are part of a clause of the customer's that states no value ("colour" of "I
+        don't like the colour": a reason, not a wrong item), read by meaning."""
+        around = [c for c in clauses(self.customer_words) if contains_words(c, words)]
+        return bool(around) and (meaning_of(min(around, key=len), meanings, margin=MARGIN, groups=True)
+                                 or "").startswith("_")
 
     def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
         """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
