@@ -198,7 +198,7 @@ def test_a_part_of_the_address_given_after_a_denial_completes_the_same_change(tm
     agent, _ = agent_with(
         tmp_path, {"lang": "en", "requests": [{"kind": "modify_order_address", "order": "W1001",
                                                "street": "1 Market St", "city": "San Francisco"}]},
-        {"lang": "en", "requests": [{"kind": "modify_order_address", "state": "CA"}]})
+        {"lang": "en", "requests": [{"kind": "modify_order_address", "street": "CA", "city": "CA", "state": "CA"}]})
     session = agent.session()
     reply = session.send(f"{JANE} Please ship W1001 to 1 Market St, San Francisco 94105.")
     assert "missing the state" in reply.text and session.pending_action is None
@@ -206,7 +206,8 @@ def test_a_part_of_the_address_given_after_a_denial_completes_the_same_change(tm
     assert session.pending_action is not None and session.pending_action.tool == "modify_order_address"
     assert session.pending_action.arguments["state"] == "CA"
     assert session.pending_action.arguments["zip_code"] == "94105"
-    assert session.pending_action.arguments["address_line1"] == "1 Market St"
+    assert session.pending_action.arguments["address_line1"] == "1 Market St"  # what it had stays
+    assert session.pending_action.arguments["city"] == "San Francisco"
 
 
 def test_a_reset_asked_with_no_email_gets_the_help_article_then_the_question_for_it(tmp_path):

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from agent.session import Session
 
 MAX_TEXT = 500
+ADDRESS_SLOTS = {"address_line1": "street", "address_line2": "unit", "city": "city", "state": "state"}
+ADDRESS = tuple(ADDRESS_SLOTS.values())  # an address's parts as the understanding's slots
 MARGIN = 0.03  # how much closer in meaning one choice must be than every other to count
 
 
@@ -191,7 +193,7 @@ class Processor:
         if condition is None:  # first see whether a return is possible at all, and what each condition gets
             result = self.session.run_tool("check_refund_eligibility", args, self.emit)
             self.relay(result)
-            return self.ask(texts.ASK_CONDITION, request) if result.status == "ok" else None
+            return self.ask(texts.ASK_CONDITION, request, about=("condition",)) if result.status == "ok" else None
         return {**args, "condition": condition, "reason": self.own_words(request, "reason") or self.summary()}
 
     def with_item(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -201,7 +203,7 @@ class Processor:
             return args
         line = self.session.order_line(args["order_id"], item)
         if line is None:
-            return self.ask(texts.ASK_WHICH_ITEM, request, order_id=args["order_id"])
+            return self.ask(texts.ASK_WHICH_ITEM, request, about=("item",), order_id=args["order_id"])
         return {**args, "line_ids": [line]}
 
     def _args_report_lost_package(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -228,7 +230,7 @@ class Processor:
 
     def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         address = self.address(request)
-        return {**args, **address} if address else self.ask(texts.ASK_ADDRESS, request)
+        return {**args, **address} if address else self.ask(texts.ASK_ADDRESS, request, about=ADDRESS)
 
     def _args_modify_order_items(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         """The line and the variant are the ones the customer's words name among the order's variants
@@ -245,7 +247,7 @@ class Processor:
         if len(named) == 1:
             line, option = named[0]
         if line is None or option is None and quantity is None:
-            return self.ask(texts.ASK_ITEM, request, order_id=args["order_id"])
+            return self.ask(texts.ASK_ITEM, request, about=("item", "option", "quantity"), order_id=args["order_id"])
         return {**args, "line_id": line, **({"new_variant": option} if option else {}),
                 **({"new_quantity": quantity} if quantity is not None else {})}
 
@@ -268,7 +270,8 @@ class Processor:
             return {"field": "phone", "phone": self.ids.phones[0]}
         if field_name == "address":
             address = self.address(request)
-            return {"field": "address", "address": address} if address else self.ask(texts.ASK_ADDRESS, request)
+            return {"field": "address", "address": address} if address else self.ask(texts.ASK_ADDRESS, request,
+                                                                                               about=ADDRESS)
         if field_name in ("email", "phone"):
             return self.ask(texts.ASK_ACCOUNT_VALUE, request, field=field_name)
         return self.ask(texts.CLARIFY, request)
@@ -284,8 +287,8 @@ class Processor:
         emails = self.ids.new_values("emails") or self.ids.emails
         if emails:
             return {"email": emails[-1]}
-        if self.session.customer_id is None:
-            self._question(Request(kind="question"))
+        if self.session.customer_id is None:  # the help center's topic for this kind, in its own language
+            self._question(Request(kind="question", slots={"topic": "reset your password"}))
         return {}
 
     # ---- helpers ----------------------------------------------------------------------------
@@ -300,8 +303,9 @@ class Processor:
             return
         self.relay(result)
         self.follow_up(result)
-        if request is not None and (result.facts.get("missing") or result.facts.get("invalid")):  # left out:
-            self.session.remember_asked(request)  # their next words complete this request
+        missing = [ADDRESS_SLOTS.get(f, f) for f in result.facts.get("missing") or []]
+        if request is not None and (missing or result.facts.get("invalid")):  # left out: their next words
+            self.session.remember_asked(request.model_copy(update={"about": tuple(missing)}))  # complete it
 
     def relay(self, result: ToolResult) -> None:
         self.add(self.said_result(result))
@@ -421,17 +425,18 @@ class Processor:
     def address(self, request: Request) -> dict[str, str] | None:
         """The new address as far as the customer gave it (every part in their words): the tool judges
         whether it is complete and names the rule when it is not. None when they gave no street."""
-        parts = {"address_line1": "street", "address_line2": "unit", "city": "city", "state": "state"}
-        address = {arg: str(request.slots[slot]) for arg, slot in parts.items()
+        address = {arg: str(request.slots[slot]) for arg, slot in ADDRESS_SLOTS.items()
                    if request.slots.get(slot) and self.said(str(request.slots[slot]))}
         zip_code = self.session.new_zip(self.ids)
         if zip_code:
             address["zip_code"] = zip_code
         return address if "address_line1" in address else None
 
-    def ask(self, question: str, request: Request, **params: Any) -> None:
+    def ask(self, question: str, request: Request, about: tuple[str, ...] = (), **params: Any) -> None:
+        """Ask the customer; their answer completes `request` (`about`: the slots the question is about,
+        which the answer may replace; it only adds the others)."""
         self.say(question, "ask", **params)
-        self.session.remember_asked(request)
+        self.session.remember_asked(request.model_copy(update={"about": about}))
         return None
 
     def completed(self, request: Request) -> Request:
@@ -442,8 +447,9 @@ class Processor:
         gives_order = request.kind == "get_order" and request.order and asked is not None and not asked.order
         if asked is None or asked.kind != request.kind and not gives_order:
             return request
-        self.asked = None
-        slots = {**asked.slots, **request.slots} if asked.kind == request.kind else asked.slots
+        self.asked = None  # the answer adds what was missing and replaces what was asked about
+        answered = {k: v for k, v in request.slots.items() if k in asked.about or k not in asked.slots}
+        slots = {**asked.slots, **answered} if asked.kind == request.kind else asked.slots
         return Request(kind=asked.kind, order=request.order or asked.order, slots=slots)
 
     def say(self, message_id: str, kind: str = "result", **params: Any) -> None:

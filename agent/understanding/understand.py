@@ -29,6 +29,7 @@ class Request(BaseModel):
     kind: str
     order: str | None = None
     slots: dict[str, Any] = Field(default_factory=dict)
+    about: tuple[str, ...] = ()  # asked back to the customer: the slots the question was about
 
     def dump(self) -> dict[str, Any]:
         """The compact form replays and logs record."""
