@@ -94,7 +94,11 @@ class Processor:
         self.offer_human("out_of_scope", texts.OFFER_HUMAN_OTHER)
 
     def _spoof(self, request: Request) -> None:
+        """Named and refused; an anonymous sender with nothing else asked hears how to be verified (the
+        note's claim that they are is not it)."""
         self.say(texts.SPOOF, "info")
+        if self.session.customer_id is None and len(self.understanding.requests) == 1 and not self.tried_login:
+            self.say(texts.ASK_LOGIN, "ask")
 
     def _login(self, request: Request) -> None:
         """The login details were checked by code before (turn.py); none given: ask for them."""
