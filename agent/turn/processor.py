@@ -374,12 +374,15 @@ class Processor:
         return value if value and self.said(value) else None
 
     def own_words(self, request: Request, slot: str) -> str | None:
-        """A free-text slot (a reason) only in the customer's own words: as the model gave it when they
-        wrote it, else their clause of this message that says the same (the model translated it)."""
+        """A reason only in the customer's own words: as the model gave it when they wrote it, else their
+        clause of this message that says the same (the model translated it); in either, only the
+        clauses that give a reason, not the ones that make the request ("Cancel W1001") or log in."""
         value = str(request.slots.get(slot) or "")[:MAX_TEXT]
-        if not value or self.said(value):
-            return value or None
-        return nearest_clause([c for c in clauses(without_login(self.text)) if len(c) > 1], value)
+        if value and not self.said(value):
+            value = nearest_clause([c for c in clauses(without_login(self.text)) if len(c) > 1], value) or ""
+        reasons = [c for c in clauses(without_login(value, ""))
+                   if meaning_of(c, MEANINGS["reason"], groups=True) != "_request"]
+        return value if reasons and len(reasons) == len(clauses(value)) else ", ".join(reasons) or None
 
     def choice(self, request: Request, slot: str) -> Any:
         """A customer's choice, only from their words, read by meaning (any language), never just the
