@@ -15,9 +15,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
 from agent.turn import texts
-from agent.understanding.ids import Identifiers, clauses, contains_words, number_written, resembles_words
-from agent.understanding.kinds import KINDS, MEANINGS
-from agent.understanding.narrow import meaning_of, nearest_clause, without_login
+from agent.turn.reading import Reading
+from agent.understanding.ids import Identifiers
+from agent.understanding.kinds import KINDS
+from agent.understanding.narrow import without_login
 from agent.understanding.understand import Request, Understanding
 from tools.i18n import Listing
 from tools.registry import get_tool
@@ -27,10 +28,8 @@ from tools.variants import variants_named
 if TYPE_CHECKING:
     from agent.session import Session
 
-MAX_TEXT = 500
 ADDRESS_SLOTS = {"address_line1": "street", "address_line2": "unit", "city": "city", "state": "state"}
 ADDRESS = tuple(ADDRESS_SLOTS.values())  # an address's parts as the understanding's slots
-MARGIN = 0.03  # how much closer in meaning one choice must be than every other to count
 
 
 @dataclass
@@ -181,28 +180,28 @@ class Processor:
         return build(request, args) if build else args
 
     def _args_cancel_order(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
-        reason = self.own_words(request, "reason")  # none given, or not in their words: the tool's rule asks
+        reason = self.read.own_words(request, "reason")  # none given, or not in their words: the tool's rule asks
         return {**args, "reason": reason} if reason else args
 
     def _args_check_refund_eligibility(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         args = self.with_item(request, args)
-        condition = self.choice(request, "condition")
+        condition = self.read.choice(request, "condition")
         return {**args, "condition": condition} if condition and args else args
 
     def _args_start_return(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         args = self.with_item(request, args)
         if args is None:
             return None
-        condition = self.choice(request, "condition")
+        condition = self.read.choice(request, "condition")
         if condition is None:  # first see whether a return is possible at all, and what each condition gets
             result = self.session.run_tool("check_refund_eligibility", args, self.emit)
             self.relay(result)
             return self.ask(texts.ASK_CONDITION, request, about=("condition",)) if result.status == "ok" else None
-        return {**args, "condition": condition, "reason": self.own_words(request, "reason") or self.summary()}
+        return {**args, "condition": condition, "reason": self.read.own_words(request, "reason") or self.summary()}
 
     def with_item(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         """The order's line the customer named (every line when they named none)."""
-        item = self.said_slot(request, "item")
+        item = self.read.said_slot(request, "item")
         if item is None:
             return args
         line = self.session.order_line(args["order_id"], item)
@@ -211,7 +210,7 @@ class Processor:
         return {**args, "line_ids": [line]}
 
     def _args_report_lost_package(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
-        remedy = self.choice(request, "remedy")
+        remedy = self.read.choice(request, "remedy")
         if remedy is None:  # first see whether a claim is possible at all: tracking says so
             result = self.session.run_tool("track_shipment", args, self.emit)
             self.relay(result)
@@ -221,15 +220,12 @@ class Processor:
 
     def _args_issue_refund(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
         # The preview names where the money goes; the customer's yes (or no) is their choice.
-        return {**args, "to_store_credit": self.choice(request, "method") == "store_credit"}
+        return {**args, "to_store_credit": self.read.choice(request, "method") == "store_credit"}
 
     def _args_file_complaint(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
         """What the complaint is about is read from the customer's own message, by meaning (any
         language); the model's label only when the message says nothing clear."""
-        meanings = MEANINGS["category"]
-        meant = {v for c in clauses(self.summary()) if (v := meaning_of(c, meanings, margin=MARGIN)) is not None}
-        category = (meant.pop() if len(meant) == 1 else meaning_of(self.summary(), meanings, margin=0.005)) \
-            or request.slots.get("category") or "other"
+        category = self.read.category(self.summary()) or request.slots.get("category") or "other"
         return {**args, "category": category, "summary": self.summary()}
 
     def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -244,10 +240,10 @@ class Processor:
         if variants.status != "ok":
             return self.relay(variants)
         items = variants.data.get("items", [])
-        line = self.session.order_line(args["order_id"], self.said_slot(request, "item") or self.text)
+        line = self.session.order_line(args["order_id"], self.read.said_slot(request, "item") or self.text)
         named = [n for n in variants_named(items, self.text) if line is None or n[0] == line]
-        option = self.said_slot(request, "option")
-        quantity = self.choice(request, "quantity")
+        option = self.read.said_slot(request, "option")
+        quantity = self.read.choice(request, "quantity")
         if len(named) == 1:
             line, option = named[0]
         if line is None or option is None and quantity is None:
@@ -259,7 +255,7 @@ class Processor:
         new_emails = self.ids.new_values("emails")
         given = [name for name, present in (("email", new_emails), ("phone", self.ids.phones),
                                             ("address", request.slots.get("street"))) if present]
-        meant = self.account_parts()
+        meant = self.read.account_parts()
         updatable = set(self.session.agent.policy.account.updatable_fields)
         if not given and "_not_updatable" in meant and not meant & updatable:
             return self._out_of_scope(request)
@@ -279,11 +275,6 @@ class Processor:
         if field_name in ("email", "phone"):
             return self.ask(texts.ASK_ACCOUNT_VALUE, request, field=field_name)
         return self.ask(texts.CLARIFY, request)
-
-    def account_parts(self) -> set[str]:
-        """The parts of the account the customer's clauses name, by meaning in any language: email, phone,
-        address, or `_not_updatable` (their name, date of birth: nothing this chat can change)."""
-        return {meaning_of(c, MEANINGS["field"], margin=0.02, groups=True) for c in clauses(without_login(self.text))}
 
     def _args_send_password_reset(self, request: Request, args: dict[str, Any]) -> dict[str, Any]:
         """The link goes to the email given (the tool checks it); an anonymous customer who gave none
@@ -359,81 +350,21 @@ class Processor:
             self.ask(texts.ASK_ORDER, request)
         return order
 
+    @cached_property
+    def read(self) -> Reading:
+        """The customer's words, read once per turn."""
+        return Reading(self.text, self.session.customer_words(),
+                       frozenset(self.session.agent.policy.returns.prepaid_label_conditions))
+
     def summary(self) -> str:
         """The customer's message for a ticket, without their login details."""
         return without_login(self.text, "…")[:1000] or "(no message)"
-
-    @cached_property
-    def customer_words(self) -> str:
-        """Everything the customer wrote in this conversation, read once per turn."""
-        return self.session.customer_words()
-
-    def said_slot(self, request: Request, slot: str) -> str | None:
-        """A slot of words (an item, an option) only when the customer said them."""
-        value = str(request.slots.get(slot) or "")
-        return value if value and self.said(value) else None
-
-    def own_words(self, request: Request, slot: str) -> str | None:
-        """A reason only in the customer's own words: as the model gave it when they wrote it, else their
-        clause of this message that says the same (the model translated it); in either, only the
-        clauses that give a reason, not the ones that make the request ("Cancel W1001") or log in."""
-        value = str(request.slots.get(slot) or "")[:MAX_TEXT]
-        if value and not self.said(value):
-            value = nearest_clause([c for c in clauses(without_login(self.text)) if len(c) > 1], value) or ""
-        reasons = [c for c in clauses(without_login(value, ""))
-                   if meaning_of(c, MEANINGS["reason"], groups=True) != "_request"]
-        return value if reasons and len(reasons) == len(clauses(value)) else ", ".join(reasons) or None
-
-    def choice(self, request: Request, slot: str) -> Any:
-        """A customer's choice, only from their words, read by meaning (any language), never just the
-        label the model put on them:
-        - the words the model cited, when they are the customer's and clearly mean one value;
-        - else the model's value when a clause the customer wrote clearly means it, or the one value
-          their clauses clearly mean (also when the model gave none);
-        - else, with their own words cited, the model's value (a condition the store pays a label for only
-          when those words are nearer to it than to any other value).
-        Otherwise None: the customer is asked."""
-        value = request.slots.get(slot)
-        words = str(request.slots.get(f"{slot}_words") or "")
-        theirs = bool(words) and resembles_words(self.customer_words, words)
-        if isinstance(value, bool) or value is None and slot not in MEANINGS:
-            return None
-        if isinstance(value, int):
-            return value if theirs or number_written(self.text, value) else None
-        meanings = MEANINGS.get(slot, {})
-        theirs = theirs and not self.in_a_stated_reason(words, meanings)
-        clear = meaning_of(words, meanings, margin=MARGIN) if theirs else None
-        if clear is not None or not meanings:
-            return clear or (value if theirs else None)
-        meant = self.meant_values(meanings, MARGIN)
-        if value in meant or len(meant) == 1:
-            return value if value in meant else meant.pop()
-        if not theirs:
-            return None
-        if value in self.session.agent.policy.returns.prepaid_label_conditions:
-            # the store pays for this one: their words must at least be nearer to it than to anything else
-            return value if meaning_of(words, meanings) == value else None
-        return value
-
-    def in_a_stated_reason(self, words: str, meanings: dict[str, list[str]]) -> bool:
-        """The cited words are part of a clause of the customer's that states no value ("colour" of "I
-        don't like the colour": a reason, not a wrong item), read by meaning."""
-        around = [c for c in clauses(self.customer_words) if contains_words(c, words)]
-        return bool(around) and (meaning_of(min(around, key=len), meanings, margin=MARGIN, groups=True)
-                                 or "").startswith("_")
-
-    def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
-        """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
-        return {v for c in clauses(self.customer_words)[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
-
-    def said(self, words: str) -> bool:
-        return contains_words(self.customer_words, words)
 
     def address(self, request: Request) -> dict[str, str] | None:
         """The new address as far as the customer gave it (every part in their words): the tool judges
         whether it is complete and names the rule when it is not. None when they gave no street."""
         address = {arg: str(request.slots[slot]) for arg, slot in ADDRESS_SLOTS.items()
-                   if request.slots.get(slot) and self.said(str(request.slots[slot]))}
+                   if request.slots.get(slot) and self.read.said(str(request.slots[slot]))}
         zip_code = self.session.new_zip(self.ids)
         if zip_code:
             address["zip_code"] = zip_code

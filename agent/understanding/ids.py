@@ -143,8 +143,8 @@ def without_identifiers(text: str) -> str:
 
 
 # Text set apart as someone else's voice: bracketed notes (【】, [], <tag>…</tag>, {…} JSON, fenced code).
-_SET_APART = re.compile(r"【[^】]*】|\[\[?[^\]]*\]\]?|<([^\s<>/]+)[^<>]*>.*?</\1>|\{.*\}|```.*?```|<\|im_start\|>.*?<\|im_end\|>",
-                        re.DOTALL)
+_SET_APART = re.compile(r"【[^】]*】|\[\[?[^\]]*\]\]?|<([^\s<>/]+)[^<>]*>.*?</\1>|\{.*\}|```.*?```"
+                        r"|<\|im_start\|>.*?<\|im_end\|>", re.DOTALL)
 
 
 def outside_set_apart(text: str) -> str:
