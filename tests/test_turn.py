@@ -269,3 +269,10 @@ def test_a_reason_that_is_only_the_request_and_the_login_is_no_reason_and_one_is
     assert denied["rule"] == "cancellation.reason_required" and session.pending_action is None
     session.send("Cancel W1001, I ordered it by mistake")
     assert session.pending_action.arguments["reason"] == "I ordered it by mistake"
+
+
+def test_a_reason_the_model_left_out_is_taken_from_the_clauses_that_give_one(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "es", "requests": [{"kind": "cancel_order", "order": "W1001"}]})
+    session = agent.session()
+    session.send("jane.doe@example.com, 94107. Quiero cancelar el W1001, lo pedí por error.")
+    assert session.pending_action.arguments["reason"] == "lo pedí por error"

@@ -33,13 +33,15 @@ class Reading:
 
     def own_words(self, request: Request, slot: str) -> str | None:
         """A reason only in the customer's own words: as the model gave it when they wrote it, else their
-        clause of this message that says the same (the model translated it); in either, only the
-        clauses that give a reason, not the ones that make the request ("Cancel W1001") or log in."""
+        clause of this message that says the same (the model translated it), else (the model gave none)
+        this message; in each, only the clauses that give a reason, by meaning in any language: not the
+        ones that make the request ("Cancel W1001"), greet or log in."""
         value = str(request.slots.get(slot) or "")[:MAX_TEXT]
         if value and not self.said(value):
             value = nearest_clause([c for c in clauses(without_login(self.text)) if len(c) > 1], value) or ""
-        reasons = [c for c in clauses(without_login(value, ""))
-                   if meaning_of(c, MEANINGS["reason"], groups=True) != "_request"]
+        source = value or self.text[:MAX_TEXT]
+        reasons = [c for c in clauses(without_login(source, ""))
+                   if meaning_of(c, MEANINGS["reason"], groups=True) == "stated"]
         return value if reasons and len(reasons) == len(clauses(value)) else ", ".join(reasons) or None
 
     def choice(self, request: Request, slot: str) -> Any:
