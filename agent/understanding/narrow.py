@@ -26,6 +26,7 @@ from agent.understanding.bank import bank, render
 from agent.understanding.ids import find_identifiers, normalize, order_clauses, outside_set_apart
 from agent.understanding.kinds import KINDS
 
+CONTEXT_MARGIN = 0.2  # how much surer the reading framed by the agent's words must be to replace the plain one
 ALWAYS = ("clarify",)  # never narrowed away: the safe answer when nothing fits
 EMBEDDINGS = Path(__file__).with_name("bank_embeddings.npz")
 
@@ -139,7 +140,7 @@ class KindClassifier:
         ranked = self.ranked(text)
         if context:
             framed = self.ranked(f"{context[-100:]} || {without_login(text)}")
-            ranked = framed if framed[0][1] > ranked[0][1] else ranked
+            ranked = framed if framed[0][1] > ranked[0][1] + CONTEXT_MARGIN else ranked
         chosen = [str(k) for k, p in ranked if p >= threshold][:3] or [str(ranked[0][0])]
         if chosen == ["spoof"]:  # the pasted "system" text usually carries the request it wants done
             chosen += self.carried(text, ranked)
