@@ -141,7 +141,8 @@ class Repl:
             if not self._streaming:
                 self.console.print(f"[bold green]{self.label('agent')} ›[/] ", end="")
                 self._streaming = True
-            self.console.print(Text(event.data["text"]), end="")
+            # raw output: the terminal wraps the streamed reply as one text (rich would wrap each piece)
+            self.console.out(event.data["text"], end="", highlight=False)
         elif event.type == "text_reset":
             if self._streaming:
                 self.console.print("\n[dim](correcting…)[/]")
