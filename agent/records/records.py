@@ -145,6 +145,11 @@ class Records:
                            "'identity.own_orders_only')) ORDER BY id DESC LIMIT ?", (session_id, limit))
         return [r["arguments"] for r in rows]
 
+    def turn_audit(self, session_id: str, turn: int) -> list[Row]:
+        """What one turn did, in order: the phase, status and action id of each of its audit rows."""
+        return self.db.all("SELECT phase, status, action_id FROM audit_log WHERE conversation_id = ? AND turn = ? "
+                           "ORDER BY id", (session_id, turn))
+
     # ---- shared state of the server workers ----------------------------------------------------------
 
     def claim(self, session_id: str, owner: str, ttl: float) -> bool:
