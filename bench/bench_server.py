@@ -35,6 +35,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -166,9 +167,14 @@ class Connection:
         if body is not None:
             head.append("Content-Type: application/json")
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
+        try:
+            self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+            await self.writer.drain()
+            status_line = await self.reader.readline()
+        except (ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            status_line = b""  # closed (reset) before any answer: as an orderly close
         if not status_line and reused:  # the server closed the idle keep-alive connection: once more
             await self.close()
             return await self.request(method, path, body, headers)
@@ -427,6 +433,7 @@ def main() -> int:
     if args.serve:
         serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
         return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the throwaway PostgreSQL on the way out
     try:
         setups = [parse_setup(s) for s in args.setups.split(",") if s.strip()]
     except ValueError as exc:
