@@ -64,7 +64,11 @@ class Session:
         events, emit = _collector(on_event)
         with self._lock:
             recovered = self._reconcile(emit) + self._answer_cut_turn(emit)
-            text_out = self._turn(text, emit)
+            try:
+                text_out = self._turn(text, emit)
+            except Exception as exc:  # the caller tells the customer it failed: never answered later
+                self._note_failed_turn(exc)
+                raise
             text_out = "\n\n".join([*recovered, text_out])
             pending = self.pending_action
             emit(Event(type="turn_done", data={
@@ -427,7 +431,8 @@ class Session:
         """After a crash mid-turn (a worker killed), the customer's last message has no reply: the
         changes that turn resolved are reported; a message cut off before it was understood is
         answered now; else a change still waiting is asked about again. Never anything twice: a
-        resolved action is only told, and a message the model had understood is not run again."""
+        resolved action is only told, and a message the model had understood, or whose turn failed
+        with an error the customer was shown, is not run again."""
         last = self.records.messages(self.id, visible_only=True, newest=1)
         if not last or last[0]["role"] != "user":
             return []
@@ -437,10 +442,18 @@ class Session:
         if told:
             return told
         text = last[0]["content"] or ""
-        if text not in API_ANSWERS and not any(row["phase"] == "understand" for row in done):
+        if text not in API_ANSWERS and not any(row["phase"] in ("understand", "failed") for row in done):
             return [understood_turn(self, text, emit)]
         pending = self.pending_action
         return [self._say(self.render(texts.CONFIRM, {"summary": pending.summary}), emit)] if pending else []
+
+    def _note_failed_turn(self, exc: Exception) -> None:
+        """A turn that failed with an error (the process lives on and says so): recorded, so that a
+        later turn does not answer the message again (only a turn cut off by a crash is)."""
+        try:
+            self._audit("turn", {}, phase="failed", status="error", message=f"{type(exc).__name__}: {exc}")
+        except Exception:  # the records may be what failed
+            pass
 
     def _outcome_text(self, action_id: str) -> str:
         """What the customer is told about a resolved action: its result, or that it was declined."""

@@ -199,3 +199,20 @@ def test_a_confirmation_cut_off_after_the_write_is_told_as_done(shared_agent, mo
     audit = agent.records.db.all("SELECT confirmed_by FROM audit_log WHERE action_id = ? AND phase = 'execute'",
                                  (action_id,))
     assert audit == [{"confirmed_by": "api"}]
+
+
+def test_a_turn_that_failed_with_an_error_is_not_answered_again(agent, monkeypatch):
+    """An error the customer was told about (the process lives on) is not a cut turn: their next
+    message is answered, the failed one is not run a second time."""
+    session = verified_session(agent, agent.model)
+
+    def boom(session, text, emit):
+        raise RuntimeError("a bug in processing")
+
+    monkeypatch.setattr("agent.session.understood_turn", boom)
+    with pytest.raises(RuntimeError):
+        session.send("Where is my order W1003?")
+    monkeypatch.undo()
+    agent.model.add(understood("smalltalk"))
+    reply = agent.resume(session.id).send("hello?")
+    assert "W1003" not in reply.text and agent.model.remaining == 0
