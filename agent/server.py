@@ -12,6 +12,8 @@ Endpoints (JSON unless noted; errors are always `{"error": {"code", "message"}}`
     POST /api/sessions/{id}/actions/{action_id}/decline     -> SSE: the resolution's events
     GET  /api/sessions/{id}/transcript                      -> {session_id, messages, pending_action, busy}
     GET  /health                                            -> {status, model, model_state, worker, store}
+
+Every response carries `X-Worker: <pid>`, the worker process that answered (`worker` in /health).
     GET  /  /widget.js  /widget.css                         -> the demo shop page and the widget
 
 Every /api/sessions/{id}/... call carries `Authorization: Bearer <token>` (the token returned at
@@ -63,7 +65,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from agent.labels import WIDGET, labels
 from agent.language import has_catalog, locale_name
 from agent.events import Event
-from agent.server_limits import BodySizeLimit, RateLimit
+from agent.server_limits import BodySizeLimit, RateLimit, WorkerHeader
 from agent.session import Session
 from agent.support_agent import SupportAgent
 from tools.i18n import ENGLISH
@@ -146,9 +148,10 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     if trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
-    app.add_middleware(  # outermost: errors from the limits above carry CORS headers too
+    app.add_middleware(  # errors from the limits above carry CORS headers too
         CORSMiddleware, allow_origins=list(allowed_origins), allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"], max_age=600)
+        allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After", "X-Worker"], max_age=600)
+    app.add_middleware(WorkerHeader)  # outermost: every answer names its worker process
 
     # ---- errors: one JSON shape for everything ---------------------------------------------------
 
@@ -297,7 +300,7 @@ def create_app(agent: SupportAgent, *, allowed_origins: Sequence[str] = (), max_
                     yield chunk
 
         return EventSourceResponse(relay(), ping=sse_ping_seconds, sep="\n",
-                                   headers={"Cache-Control": "no-store", "X-Worker": str(os.getpid())})
+                                   headers={"Cache-Control": "no-store"})
 
     async def resolve(request: Request, session_id: str, action_id: str, confirm: bool) -> EventSourceResponse:
         async def must_be_pending(session: Session) -> None:

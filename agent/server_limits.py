@@ -1,9 +1,11 @@
 """Rate limits for the web server, in the `limits` notation and counted in the agent's records (shared
-by every worker), and a request-body size cap answered with the API's JSON error."""
+by every worker), a request-body size cap answered with the API's JSON error, and the `X-Worker`
+header (which worker process answered)."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from limits import parse_many
 from starlette.datastructures import Headers
@@ -69,3 +71,24 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class WorkerHeader:
+    """Every HTTP response says which worker process answered it (`X-Worker: <pid>`), as /health does:
+    with `serve --workers N`, a user or a test can see a session move between workers."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.header = (b"x-worker", str(os.getpid()).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_worker(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_worker)

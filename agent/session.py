@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 Emit = Callable[[Event], None]
 MAX_MESSAGE = 4000
+API_ANSWERS = ("(confirmed)", "(declined)")  # what the transcript shows for a confirm / decline button
 
 
 class Session:
@@ -62,8 +63,12 @@ class Session:
         """Run one customer turn and return the reply (text, events, pending action)."""
         events, emit = _collector(on_event)
         with self._lock:
-            recovered = self._reconcile(emit)
-            text_out = self._turn(text, emit)
+            recovered = self._reconcile(emit) + self._answer_cut_turn(emit)
+            try:
+                text_out = self._turn(text, emit)
+            except Exception as exc:  # the caller tells the customer it failed: never answered later
+                self._note_failed_turn(exc)
+                raise
             text_out = "\n\n".join([*recovered, text_out])
             pending = self.pending_action
             emit(Event(type="turn_done", data={
@@ -363,7 +368,7 @@ class Session:
                 emit(Event(type="turn_done", data={"text": text, "pending_action": None}))
                 return Reply(session_id=self.id, text=text, events=events, pending_action=self.pending_action)
             self.turn += 1
-            self._add_message("user", "(confirmed)" if confirm else "(declined)", visible=True)
+            self._add_message("user", API_ANSWERS[0] if confirm else API_ANSWERS[1], visible=True)
             text = self._say(self._resolve(action, confirm, "api", emit), emit)
             pending = self.pending_action
             emit(Event(type="turn_done", data={
@@ -424,6 +429,41 @@ class Session:
                                                      "message": self.result_text(result)}))
             told.append(self._say(self.result_text(result) + "\n\n", emit).strip())
         return told
+
+    def _answer_cut_turn(self, emit: Emit) -> list[str]:
+        """After a crash mid-turn (a worker killed), the customer's last message has no reply: the
+        changes that turn resolved are reported; a message cut off before it was understood is
+        answered now; else a change still waiting is asked about again. Never anything twice: a
+        resolved action is only told, and a message the model had understood, or whose turn failed
+        with an error the customer was shown, is not run again."""
+        last = self.records.messages(self.id, visible_only=True, newest=1)
+        if not last or last[0]["role"] != "user":
+            return []
+        done = self.records.turn_audit(self.id, self.turn)
+        told = [self._say(self._outcome_text(row["action_id"]), emit)
+                for row in done if row["phase"] in ("execute", "decline") and row["action_id"]]
+        if told:
+            return told
+        text = last[0]["content"] or ""
+        if text not in API_ANSWERS and not any(row["phase"] in ("understand", "failed") for row in done):
+            return [understood_turn(self, text, emit)]
+        pending = self.pending_action
+        return [self._say(self.render(texts.CONFIRM, {"summary": pending.summary}), emit)] if pending else []
+
+    def _note_failed_turn(self, exc: Exception) -> None:
+        """A turn that failed with an error (the process lives on and says so): recorded, so that a
+        later turn does not answer the message again (only a turn cut off by a crash is)."""
+        try:
+            self._audit("turn", {}, phase="failed", status="error", message=f"{type(exc).__name__}: {exc}")
+        except Exception:  # the records may be what failed
+            pass
+
+    def _outcome_text(self, action_id: str) -> str:
+        """What the customer is told about a resolved action: its result, or that it was declined."""
+        row = self.records.action(self.id, action_id) or {}
+        if row.get("status") == "declined" or not row.get("result"):
+            return self.render(texts.DECLINED)
+        return self.result_text(ToolResult.model_validate_json(row["result"]))
 
     def _next_from_agenda(self, emit: Emit) -> str | None:
         """After a pending action is resolved, propose the next queued write, if any."""

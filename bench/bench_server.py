@@ -3,6 +3,7 @@ conversation through the HTTP + SSE API, with the scripted model. Re-runnable; p
 (--json) writes the figures.
 
     .venv/bin/python bench/bench_server.py [--sessions 200] [--phases paced,burst] [--think 8] [--json out.json]
+        [--setups 1/sqlite,2/postgresql]
 
 Each session is one demo-store customer with a cancellable order: create the session, verify (email +
 zip), ask about another of their orders (get_order), ask to cancel the cancellable one (a pending
@@ -12,10 +13,16 @@ sessions offer ~50 turns/s); `burst`: no pauses, every session sends its next tu
 last one ends (200 turns in flight at all times: a capacity test, where a turn's time is mostly
 queueing behind the other 199).
 
+A setup is WORKERS/STORE: `1/sqlite` (one uvicorn process on a SQLite demo store, the default),
+`2/postgresql` (two uvicorn worker processes sharing a PostgreSQL demo store, in which the agent's
+records, session claims and rate-limit rows live too). `postgresql` starts a throwaway server
+(bench/throwaway_pg.py); `2/postgresql://...` uses yours (a new database is made on it). With several
+setups, the figures of each are given as a ratio to the first's.
+
 The server runs in its own process (`--serve`, started by this script) so the client's work is not
-counted against it. Its model is a ScriptedModel whose understanding step is a stateless function of
-the customer's message (so 200 sessions don't share a script position), wrapped to time every model
-call per turn.
+counted against it. Its model is a FunctionModel whose understanding step is a stateless function of
+the customer's message (agent/models/scripted_steps.py: 200 sessions and N workers share no script
+position), wrapped to time every model call per turn (each worker's times are collected at the end).
 Server overhead of a turn = the turn's time at the client (request sent -> last SSE event read) minus
 the time the server spent inside the model for that turn (~0 here). Errors: any non-2xx answer, any
 `error` event, a turn without its expected outcome, and a final database state that does not match.
@@ -28,89 +35,85 @@ import asyncio
 import json
 import os
 import random
-import re
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # ---- the server side (a separate process) ----------------------------------------------------------
 
-_EMAIL_ZIP = re.compile(r"I'm (\S+@\S+?), zip (\d{5})")
-_ORDER = re.compile(r"\b(W\d+)\b")
+def timed_model():
+    """The scripted model (agent/models/scripted_steps.py: the understanding of the customer's message
+    alone, no script position), timed per turn: keyed by the turn's customer message."""
+    from agent.models.scripted import FunctionModel
+    from agent.models.scripted_steps import customer_text, shop_customer
 
-
-def customer_text(messages) -> str:
-    """The customer's message in the understanding step's prompt (its last line, `Customer: ...`)."""
-    return messages[-1]["content"].rpartition("Customer: ")[2]
-
-
-def scripted_step(messages, schema=None):
-    """The whole 'model': the understanding of the customer's message alone (no script position); the
-    runtime logs in, runs the tools and writes the reply itself."""
-    text = customer_text(messages)
-    if _EMAIL_ZIP.search(text):
-        return {"lang": "en", "requests": [{"kind": "login"}]}
-    if "cancel" in text.lower() and (m := _ORDER.search(text)):
-        return {"lang": "en", "requests": [{"kind": "cancel_order", "order": m.group(1),
-                                            "reason": "I ordered it by mistake"}]}
-    if m := _ORDER.search(text):
-        return {"lang": "en", "requests": [{"kind": "get_order", "order": m.group(1)}]}
-    return {"lang": "en", "requests": [{"kind": "smalltalk"}]}
-
-
-def serve(db: str, port: int) -> None:
-    import uvicorn
-
-    from agent.models.base import ModelReply
-    from agent.models.scripted import ScriptedModel
-    from agent.server import create_app
-    from agent.support_agent import SupportAgent
-
-    class TimedModel(ScriptedModel):
-        """The scripted model with one stateless step, played for every request (no script position,
-        no recorded request copies), timed per turn: keyed by the turn's customer message."""
-
+    class TimedModel(FunctionModel):
         def __init__(self):
-            super().__init__([scripted_step])
+            super().__init__(shop_customer)
             self.lock = threading.Lock()
             self.by_turn: dict[str, float] = defaultdict(float)
 
         def structured(self, messages, schema, *, max_tokens=None):
             started = time.perf_counter()
-            text = json.dumps(scripted_step(messages, schema))
-            elapsed = time.perf_counter() - started
+            reply = super().structured(messages, schema)
             with self.lock:
-                self.by_turn[customer_text(messages)] += elapsed
-            return ModelReply(text=text, raw=text)
+                self.by_turn[customer_text(messages)] += time.perf_counter() - started
+            return reply
 
-    model = TimedModel()
-    agent = SupportAgent(db, model=model)
-    app = create_app(agent, rate_limit=None, session_rate_limit=None)
+    return TimedModel()
+
+
+def bench_app(store: str):
+    """One worker's app: the agent on `store` (its records in the same database), no rate limits,
+    and /bench/model-times (this worker's model time per turn)."""
+    from agent.server import create_app
+    from agent.support_agent import SupportAgent
+
+    model = timed_model()
+    app = create_app(SupportAgent(store, model=model), rate_limit=None, session_rate_limit=None)
 
     @app.get("/bench/model-times")
     def model_times():
         with model.lock:
             return dict(model.by_turn)
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=2048)
+    return app
+
+
+def worker_app():
+    """uvicorn's factory in each worker process (--workers > 1)."""
+    return bench_app(os.environ["BENCH_SERVER_STORE"])
+
+
+def serve(store: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    options = {"host": "127.0.0.1", "port": port, "log_level": "warning", "backlog": 2048}
+    if workers <= 1:
+        uvicorn.run(bench_app(store), **options)
+        return
+    os.environ["BENCH_SERVER_STORE"] = store
+    uvicorn.run("bench_server:worker_app", factory=True, workers=workers, **options)
 
 
 # ---- the client side -----------------------------------------------------------------------------------
 
-def pick_customers(db: Path, n: int) -> list[dict]:
+def pick_customers(db: str, n: int) -> list[dict]:
     """n customers, each with a cancellable order (the tool's dry run agrees) and another order."""
+    from tools.backend import open_backend
     from tools.context import ToolContext
     from tools.policy import load_policy
     from tools.registry import run_tool
-    from tools.store import Store
 
-    store, policy = Store(db), load_policy()
+    store, policy = open_backend(db), load_policy()
     picked = []
     for c in store.all("SELECT id, email, zip FROM customers ORDER BY id"):
         orders = store.all("SELECT id, status FROM orders WHERE customer_id = ? ORDER BY placed_at DESC", (c["id"],))
@@ -164,9 +167,14 @@ class Connection:
         if body is not None:
             head.append("Content-Type: application/json")
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
+        try:
+            self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+            await self.writer.drain()
+            status_line = await self.reader.readline()
+        except (ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            status_line = b""  # closed (reset) before any answer: as an orderly close
         if not status_line and reused:  # the server closed the idle keep-alive connection: once more
             await self.close()
             return await self.request(method, path, body, headers)
@@ -267,67 +275,120 @@ async def run_load(port: int, clients: list[dict], think: float) -> tuple[list, 
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    """User + system CPU time of a process and its children (uvicorn's workers; Linux /proc)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except (OSError, IndexError, ValueError):
         return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
-def run_phase(name: str, sessions: int, customers: int, think: float) -> dict:
-    """A fresh demo store and a fresh server process; `sessions` conversations at once."""
+def parse_setup(text: str) -> tuple[int, str]:
+    """"2/postgresql" -> (2, "postgresql"); the store: sqlite, postgresql or a postgresql:// URL."""
+    workers, _, store = text.strip().partition("/")
+    if not workers.isdigit() or not (store in ("sqlite", "postgresql") or store.startswith("postgresql://")):
+        raise ValueError(f"a setup is WORKERS/STORE (1/sqlite, 2/postgresql, 2/postgresql://...), not {text!r}")
+    return int(workers), store
+
+
+def fresh_store(kind: str, customers: int, pg_server: str | None) -> str:
+    """A new demo store: a SQLite file, or a new database on the PostgreSQL server."""
+    from fixtures import build_demo_store
+
+    if kind == "sqlite":
+        target = str(Path(tempfile.mkdtemp(prefix="bench_server_")) / "store.db")
+    else:
+        from throwaway_pg import new_database
+
+        target = new_database(pg_server)
+    build_demo_store(target, customers=customers).close()
+    return target
+
+
+def start_server(store: str, workers: int) -> tuple[subprocess.Popen, int]:
     import socket
 
     import httpx
 
-    from fixtures import build_demo_store
-    from tools.store import Store
-
-    db = Path(tempfile.mkdtemp(prefix="bench_server_")) / "store.db"
-    build_demo_store(db, customers=customers).close()
-    clients = pick_customers(db, sessions)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(db), str(port)],
+    server = subprocess.Popen([sys.executable, __file__, "--serve", store, str(port), str(workers)],
                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server, port
+        except httpx.HTTPError:
+            pass
+        if time.time() > deadline or server.poll() is not None:
+            server.terminate()
+            raise SystemExit("the server did not start")
+        time.sleep(0.1)
+
+
+def model_times(port: int, workers: int) -> dict[str, float]:
+    """Every worker's model time per turn: new connections until each worker has answered once."""
+    import httpx
+
+    seen: dict[str, dict[str, float]] = {}
+    for _ in range(50 * workers):
+        r = httpx.get(f"http://127.0.0.1:{port}/bench/model-times", timeout=10)
+        seen[r.headers["x-worker"]] = r.json()
+        if len(seen) == workers:
+            break
+    return {k: v for times in seen.values() for k, v in times.items()}
+
+
+def check_store(store: str, clients: list[dict], errors: list[str]) -> int:
+    """The end state: every completed conversation's order cancelled, by exactly one execution."""
+    from tools.backend import open_backend
+
+    backend = open_backend(store)
+    cancelled = sum(backend.one("SELECT status FROM orders WHERE id = ?", (c["cancel"],))["status"] == "cancelled"
+                    for c in clients)
+    executes = backend.one("SELECT count(*) AS n FROM audit_log WHERE phase = 'execute'")["n"]
+    backend.close()
+    completed = len(clients) - len(errors)
+    if cancelled != completed or executes != cancelled:
+        errors.append(f"database: {cancelled} orders cancelled, {executes} executions, {completed} conversations "
+                      f"completed")
+    return cancelled
+
+
+def run_phase(name: str, setup: tuple[int, str], sessions: int, customers: int, think: float,
+              pg_server: str | None) -> dict:
+    """A fresh demo store and a fresh server; `sessions` conversations at once."""
+    workers, kind = setup
+    store = fresh_store(kind, customers, pg_server)
+    clients = pick_customers(store, sessions)
+    server, port = start_server(store, workers)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.1)
         server_cpu0, client_cpu0 = _cpu_seconds(server.pid), time.process_time()
         turns, errors, wall = asyncio.run(run_load(port, clients, think))
         server_cpu, client_cpu = _cpu_seconds(server.pid) - server_cpu0, time.process_time() - client_cpu0
-        model_times = httpx.get(base + "/bench/model-times", timeout=10).json()
+        times = model_times(port, workers)
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(20)
+    cancelled = check_store(store, clients, errors)
+    figures = summarise(turns, times, wall, server_cpu, client_cpu)
+    return {"phase": name, "workers": workers, "store": kind if "://" not in kind else "postgresql",
+            "sessions": sessions, "think_seconds": think, "turns": len(turns), "errors": len(errors),
+            "error_samples": errors[:5], **figures, "orders_cancelled": cancelled}
 
-    store = Store(db)
-    cancelled = sum(store.one("SELECT status FROM orders WHERE id = ?", (c["cancel"],))["status"] == "cancelled"
-                    for c in clients)
-    executes = store.one("SELECT count(*) AS n FROM audit_log WHERE phase = 'execute'")["n"]
-    store.close()
-    if cancelled != sessions - len(errors) or executes != cancelled:
-        errors.append(f"database: {cancelled} orders cancelled, {executes} executions, "
-                      f"{sessions - len(errors)} conversations completed")
 
+def summarise(turns: list[dict], times: dict[str, float], wall: float, server_cpu: float,
+              client_cpu: float) -> dict:
     latency = [t["seconds"] for t in turns]
-    model = [model_times.get(t["key"], 0.0) if t["kind"] != "confirm" else 0.0 for t in turns]
+    model = [times.get(t["key"], 0.0) if t["kind"] != "confirm" else 0.0 for t in turns]
     overhead = [lat - m for lat, m in zip(latency, model)]
-    ms = lambda v: round(v * 1000, 1)
+    ms = lambda v: round(v * 1000, 1)  # noqa: E731
     return {
-        "phase": name, "sessions": sessions, "think_seconds": think, "turns": len(turns), "errors": len(errors),
-        "error_samples": errors[:5], "wall_seconds": round(wall, 2), "turns_per_second": round(len(turns) / wall, 1),
+        "wall_seconds": round(wall, 2), "turns_per_second": round(len(turns) / wall, 1),
         "overhead_ms": {"p50": ms(pct(overhead, 50)), "p99": ms(pct(overhead, 99)),
                         "max": ms(max(overhead, default=0))},
         "turn_ms": {"p50": ms(pct(latency, 50)), "p99": ms(pct(latency, 99))},
@@ -336,8 +397,22 @@ def run_phase(name: str, sessions: int, customers: int, think: float) -> dict:
                            for k in ("verify", "ask", "cancel", "confirm") if any(t["kind"] == k for t in turns)},
         "cpu_ms_per_turn": {"server": ms(server_cpu / max(1, len(turns))),
                             "client": ms(client_cpu / max(1, len(turns)))},
-        "orders_cancelled": cancelled,
     }
+
+
+def ratios(reports: list[dict]) -> list[dict]:
+    """Each setup's overhead as a ratio to the first setup's, phase by phase."""
+    first = {r["phase"]: r for r in reports if (r["workers"], r["store"]) == (reports[0]["workers"], reports[0]["store"])}
+    out = []
+    for r in reports:
+        base = first.get(r["phase"])
+        if base is None or r is base:
+            continue
+        out.append({"phase": r["phase"], "setup": f"{r['workers']}/{r['store']}",
+                    "vs": f"{base['workers']}/{base['store']}",
+                    **{f"overhead_{q}_ratio": round(r["overhead_ms"][q] / max(base["overhead_ms"][q], 0.1), 2)
+                       for q in ("p50", "p99")}})
+    return out
 
 
 def main() -> int:
@@ -349,23 +424,49 @@ def main() -> int:
     parser.add_argument("--phases", default="paced,burst",
                         help="paced (customers pause before each turn) and/or burst (no pauses: every "
                              "session fires its next turn as soon as the last one ends)")
+    parser.add_argument("--setups", default="1/sqlite",
+                        help="comma-separated WORKERS/STORE, e.g. 1/sqlite,2/postgresql (the first is the "
+                             "base of the ratios)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    parser.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, metavar=("STORE", "PORT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
         return 0
-    reports = []
-    for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
-        think = {"paced": args.think, "burst": 0.0}.get(phase)
-        if think is None:
-            parser.error(f"unknown phase {phase!r}")
-        reports.append(run_phase(phase, args.sessions, args.customers, think))
-        print(json.dumps(reports[-1], indent=2), flush=True)
-    result = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "phases": reports}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the throwaway PostgreSQL on the way out
+    try:
+        setups = [parse_setup(s) for s in args.setups.split(",") if s.strip()]
+    except ValueError as exc:
+        parser.error(str(exc))
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if any(p not in ("paced", "burst") for p in phases):
+        parser.error(f"unknown phase in {args.phases!r}")
+    with ExitStack() as stack:
+        pg_server = _pg_server(stack, setups)
+        reports = []
+        for setup in setups:
+            for phase in phases:
+                think = args.think if phase == "paced" else 0.0
+                reports.append(run_phase(phase, setup, args.sessions, args.customers, think, pg_server))
+                print(json.dumps(reports[-1], indent=2), flush=True)
+    result = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "phases": reports, "ratios": ratios(reports)}
+    if result["ratios"]:
+        print(json.dumps({"ratios": result["ratios"]}, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if any(r["errors"] for r in reports) else 0
+
+
+def _pg_server(stack: ExitStack, setups: list[tuple[int, str]]) -> str | None:
+    """The PostgreSQL server the setups name: a URL given (its server part), else a throwaway one."""
+    urls = [store for _, store in setups if store.startswith("postgresql://")]
+    if urls:
+        return urls[0].rsplit("/", 1)[0]
+    if any(store == "postgresql" for _, store in setups):
+        from throwaway_pg import throwaway_postgres
+
+        return stack.enter_context(throwaway_postgres())
+    return None
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ import yaml
 
 from agent.models.base import ModelError, ModelReply, ToolSpec
 from evals.recorded import (TOOL_PHASES, ExportError, RecordedConversation, RecoveredTurn, TimeShift,
-                            ToolOutcome, align_dates, audit_args, read_conversation, recover_turns, time_shift)
+                            ToolOutcome, align_dates, audit_args, location, read_conversation, recover_turns,
+                            time_shift)
 from evals.runner import REFERENCE_NOW, SEED, TrialResult, TrialRunner, build_template
 from evals.scenario import ScenarioError, is_known_rule, load_file, relative_time
 from evals.store_state import INCIDENTAL_COLUMNS, RowDiff, diff, snapshot
@@ -478,7 +479,7 @@ def render(scenario: dict[str, Any], header: list[str]) -> str:
 def _header(store: Store, rec: RecordedConversation, turns: int) -> list[str]:
     who = f"{rec.customer['name']} ({rec.customer['id']})" if rec.customer else "never verified"
     return [
-        f"Exported by `support-agent export-scenario` from conversation {rec.id} in {store.path}",
+        f"Exported by `support-agent export-scenario` from conversation {rec.id} in {location(store)}",
         f"({who}, started {rec.conversation['created_at']}, model {rec.conversation['model'] or '?'}, {turns} turn(s)).",
         "TODO: check the description and the kind: tag; edit the expectations below (they describe what happened).",
     ]

@@ -49,21 +49,34 @@ class ConversationSummary:
     model: str
 
 
+def has_table(store: Store, name: str) -> bool:
+    """Whether the store's database holds the table (a SQLite file or a PostgreSQL database)."""
+    if hasattr(store, "db"):  # tools.store.Store: sqlite-utils
+        return store.db[name].exists()
+    return store.one("SELECT to_regclass(?) AS t", (name,))["t"] is not None
+
+
+def location(store: Store) -> str:
+    """Where the store is, for messages (a PostgreSQL URL without its password)."""
+    url = getattr(store, "url", None)
+    return url.display() if url is not None else str(store.path)
+
+
 def has_conversations(store: Store) -> bool:
-    return store.db["conversations"].exists() and store.db["messages"].exists()
+    return has_table(store, "conversations") and has_table(store, "messages")
 
 
 def list_conversations(store: Store, limit: int = 20) -> list[ConversationSummary]:
     """The most recent conversations first."""
     if not has_conversations(store):
         return []
-    customers = store.db["customers"].exists()
+    customers = has_table(store, "customers")
     rows = store.all(
         "SELECT c.id, c.created_at, c.customer_id, c.model, "
         + ("(SELECT email FROM customers WHERE id = c.customer_id) AS email, " if customers else "NULL AS email, ")
         + "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.role = 'user') AS turns, "
         "(SELECT content FROM messages m WHERE m.conversation_id = c.id AND m.role = 'user' ORDER BY m.id LIMIT 1)"
-        " AS first FROM conversations c ORDER BY c.created_at DESC, c.rowid DESC LIMIT ?", (limit,))
+        " AS first FROM conversations c ORDER BY c.created_at DESC, c.id DESC LIMIT ?", (limit,))
     return [ConversationSummary(id=r["id"], started_at=r["created_at"] or "", customer_id=r["customer_id"],
                                 customer=r["email"], turns=r["turns"] or 0, first_message=r["first"] or "",
                                 model=r["model"] or "") for r in rows]
@@ -91,21 +104,21 @@ class RecordedConversation:
 def read_conversation(store: Store, conversation_id: str) -> RecordedConversation:
     """One conversation by id, or by a prefix of exactly one id."""
     if not has_conversations(store):
-        raise ExportError(f"{store.path} holds no conversations (chat with the agent on it first)")
+        raise ExportError(f"{location(store)} holds no conversations (chat with the agent on it first)")
     row = store.one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
     if row is None:
         found = store.all("SELECT * FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
                           (conversation_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",))
         if len(found) != 1:
             what = "matches several conversations" if found else "is not a conversation"
-            raise ExportError(f"{conversation_id!r} {what} in {store.path} (see --list)")
+            raise ExportError(f"{conversation_id!r} {what} in {location(store)} (see --list)")
         row = found[0]
     cid = row["id"]
     messages = store.all("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (cid,))
     audit = store.all("SELECT * FROM audit_log WHERE conversation_id = ? ORDER BY id", (cid,))
     pending = {p["id"]: p for p in store.all("SELECT * FROM pending_actions WHERE conversation_id = ?", (cid,))}
     customer = None
-    if row["customer_id"] and store.db["customers"].exists():
+    if row["customer_id"] and has_table(store, "customers"):
         customer = store.one("SELECT * FROM customers WHERE id = ?", (row["customer_id"],))
     if not any(m["role"] == "user" for m in messages):
         raise ExportError(f"conversation {cid} has no customer message")

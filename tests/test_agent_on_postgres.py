@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from agent_harness import NOW, YES, understood, verified_session
-from pg_harness import demo_postgres_store
+from pg_harness import demo_postgres_store, fresh_postgres_db
 
 from agent.commands.store_arg import open_store
 from agent.models.scripted import ScriptedModel
@@ -56,8 +56,21 @@ def test_store_argument_opens_postgresql_and_a_bad_url_says_so(postgres_server, 
 
     from tools.errors import StoreError
 
-    backend = open_store(demo_postgres_store(postgres_server), Console(stderr=True))
+    filled = Console(stderr=True, record=True)
+    backend = open_store(demo_postgres_store(postgres_server), filled)
     assert isinstance(backend, PostgresBackend) and backend.customer_by_email("jane.doe@example.com")
+    assert "warning" not in filled.export_text()
     backend.close()
     with pytest.raises(StoreError, match="unsupported store URL scheme"):
         open_store("mysql://x@y/z", Console(stderr=True))
+
+
+def test_an_empty_postgresql_store_is_named_with_the_command_that_fills_it(postgres_server):
+    from rich.console import Console
+
+    url = fresh_postgres_db(postgres_server)  # a database nobody ran `init` on
+    err = Console(stderr=True, record=True, width=300)
+    backend = open_store(url, err)
+    said = " ".join(err.export_text().split())
+    assert "is empty (not initialised)" in said and f"support-agent init --store {url}" in said
+    backend.close()

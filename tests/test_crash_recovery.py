@@ -146,3 +146,73 @@ def test_the_repl_stays_usable_when_the_database_goes_away(agent, monkeypatch):
     assert DATABASE_DOWN.split(".")[0] in out and "connection refused" in out
     said = [m["content"] for m in repl.session.transcript() if m["role"] == "user"]
     assert said == ["hello again"]  # nothing half-written from the failed message
+
+
+def test_a_message_cut_off_while_being_understood_is_answered_on_resume(agent):
+    """The worker dies inside the model step: the message was saved, nothing else; the next turn (on
+    any worker) answers it first, then the new message."""
+    session = verified_session(agent, agent.model)
+
+    def killed(messages, schema):
+        raise SystemExit("worker killed during the understanding step")
+
+    agent.model.add(killed)
+    with pytest.raises(SystemExit):
+        session.send("Where is my order W1003?")
+    said = [m["content"] for m in session.transcript()]
+    assert said[-1] == "Where is my order W1003?"  # saved before the model ran, unanswered
+
+    resumed = agent.resume(session.id)
+    agent.model.add(understood("track_shipment", "W1003"), understood("smalltalk"))
+    reply = resumed.send("Are you still there?")
+    assert "W1003" in reply.text and reply.text.count("W1003") >= 1
+    roles = [(m["role"], m["content"]) for m in resumed.transcript()][-4:]
+    assert [r for r, _ in roles] == ["user", "assistant", "user", "assistant"]
+    assert roles[0][1] == "Where is my order W1003?" and "W1003" in roles[1][1]
+    tracked = agent.records.db.all("SELECT turn FROM audit_log WHERE conversation_id = ? AND tool = "
+                                   "'track_shipment'", (session.id,))
+    assert len(tracked) == 1  # answered once
+
+
+def test_a_confirmation_cut_off_after_the_write_is_told_as_done(shared_agent, monkeypatch):
+    """The write and its outcome committed; the worker died before the reply was saved. The next
+    message is told the change was made (never that it was not), and nothing runs twice."""
+    agent = shared_agent
+    session, action_id = proposed_cancel(agent)
+
+    def crash(self, emit):
+        raise SystemExit("worker killed after the write committed")
+
+    monkeypatch.setattr(type(session), "_next_from_agenda", crash)
+    with pytest.raises(SystemExit):
+        session.confirm(action_id)
+    monkeypatch.undo()
+    assert order_status(agent) == "cancelled"
+    assert agent.records.action(session.id, action_id)["status"] == "executed"
+
+    resumed = agent.resume(session.id)
+    agent.model.add(understood("smalltalk"))
+    reply = resumed.send("thanks")
+    assert "cancelled" in reply.text.lower() and "have not made" not in reply.text.lower()
+    assert resumed.pending_action is None
+    assert agent.store.one("SELECT count(*) AS n FROM refunds WHERE order_id = 'W1001'")["n"] == 1
+    audit = agent.records.db.all("SELECT confirmed_by FROM audit_log WHERE action_id = ? AND phase = 'execute'",
+                                 (action_id,))
+    assert audit == [{"confirmed_by": "api"}]
+
+
+def test_a_turn_that_failed_with_an_error_is_not_answered_again(agent, monkeypatch):
+    """An error the customer was told about (the process lives on) is not a cut turn: their next
+    message is answered, the failed one is not run a second time."""
+    session = verified_session(agent, agent.model)
+
+    def boom(session, text, emit):
+        raise RuntimeError("a bug in processing")
+
+    monkeypatch.setattr("agent.session.understood_turn", boom)
+    with pytest.raises(RuntimeError):
+        session.send("Where is my order W1003?")
+    monkeypatch.undo()
+    agent.model.add(understood("smalltalk"))
+    reply = agent.resume(session.id).send("hello?")
+    assert "W1003" not in reply.text and agent.model.remaining == 0

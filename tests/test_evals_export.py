@@ -274,3 +274,25 @@ def test_out_is_never_overwritten_silently_and_append_adds(tmp_path, capsys):
     assert [s.id for s in scenarios] == ["first", "second"] and failures == []
     assert export_cli(capsys, conversation, "--db", str(db), "--out", str(out), "--id", "third", "--force")[0] == 0
     assert [s.id for s in load_file(out)] == ["third"]
+
+
+def test_a_conversation_on_a_postgresql_store_exports_and_replays(postgres_server, tmp_path, capsys):
+    from pg_harness import demo_postgres_store
+
+    url = demo_postgres_store(postgres_server)  # the demo store at NOW; the records in the same database
+    agent = SupportAgent(url, model=ScriptedModel([GET_W1003, CANCEL_W1001]), clock=lambda: NOW)
+    session = agent.session()
+    session.send("Hi, I'm jane.doe@example.com, zip 94107. Where is W1003?")
+    session.confirm(session.send("Please cancel W1001, wrong size.").pending_action.id)
+    agent.store.close()
+    agent.records.db.close()
+
+    code, out, _ = export_cli(capsys, "--list", "--store", url)
+    assert code == 0 and session.id in out and "jane.doe@example.com" in out
+    exported = tmp_path / "exported.yaml"
+    code, _, err = export_cli(capsys, session.id, "--store", url, "--out", str(exported))
+    assert code == 0 and "Replay check passed" in err, err
+    (scenario,), result, failures = replayed(exported)
+    assert failures == [] and result.all_passed
+    assert [t.kind for t in scenario.customer.turns] == ["say", "say", "confirm"]
+    assert "postgresql://postgres@127.0.0.1" in exported.read_text().splitlines()[0]

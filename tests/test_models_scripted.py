@@ -73,3 +73,20 @@ def test_load_model_specs(monkeypatch):
     assert load_model().name == "openai:env-model"
     with pytest.raises(ModelError, match="unknown model spec"):
         load_model("gpt")
+
+
+def test_a_function_model_answers_every_step_with_its_function():
+    from agent.models.scripted import FunctionModel
+
+    model = load_model("scripted:agent.models.scripted_steps:shop_customer")
+    assert isinstance(model, FunctionModel) and model.name.startswith("scripted:")
+    prompt = [{"role": "user", "content": "...\nCustomer: Please cancel W1001, I ordered it by mistake."}]
+    for _ in range(3):  # no script position: the same message, the same understanding
+        reply = model.structured(prompt, {"type": "object"})
+        assert '"kind":"cancel_order"' in reply.text and '"order":"W1001"' in reply.text
+    answer = model.structured([{"role": "user", "content": "Customer: yes"}], {"anyOf": []})
+    assert answer.text == '{"answer":"yes"}'
+    with pytest.raises(ModelError, match="only answers the understanding step"):
+        model.complete(MSG, TOOLS)
+    with pytest.raises(ModelError, match="no scripted step function"):
+        load_model("scripted:agent.models.scripted_steps:nothing_here")

@@ -28,6 +28,27 @@ def test_migrations_run_once(records, records_target, tmp_path):  # noqa: F811
     again.db.close()
 
 
+def test_workers_starting_together_on_a_new_database_migrate_it_once(records_target, tmp_path):  # noqa: F811
+    failures, opened, start = [], [], threading.Barrier(4)
+
+    def open_at_once() -> None:
+        start.wait()
+        try:
+            opened.append(open_records(records_target, tmp_path / "unused-store.db"))
+        except Exception as exc:  # e.g. two CREATE TABLE IF NOT EXISTS racing on PostgreSQL
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_at_once) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert opened[0].db.one("SELECT count(*) AS n FROM agent_migrations")["n"] == 4
+    for records in opened:
+        records.db.close()
+
+
 def test_a_live_claim_holds_and_an_expired_one_is_taken_over(records):
     assert records.claim("s_1", "worker-a", 60)
     assert not records.claim("s_1", "worker-b", 60) and records.claimed("s_1")

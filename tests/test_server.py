@@ -157,8 +157,9 @@ def test_health_and_static_files(client):
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "model": "scripted", "model_state": "ready", "store": "ok",
                              "worker": os.getpid()}
+    assert health.headers["x-worker"] == str(os.getpid())
     page = client.get("/")
-    assert page.status_code == 200 and "Northwind Outfitters" in page.text and "/widget.js" in page.text
+    assert page.status_code == 200 and page.headers["x-worker"] == str(os.getpid()) and "Northwind Outfitters" in page.text and "/widget.js" in page.text
     js = client.get("/widget.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"] and "SupportAgentWidget" in js.text
     css = client.get("/widget.css")

@@ -5,62 +5,16 @@ it (the `X-Worker` header / `/health` name it), so the test drives each worker o
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
-from agent_harness import JANE_HELLO, demo_db, free_port
+from agent_harness import JANE_HELLO, demo_db
+from serve_harness import clients_on_two_workers, running_server
 from test_server import parse_sse
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
     db = demo_db(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "serve", "--workers", "2", "--db", str(db), "--model", "scripted",
-         "--port", str(port), "--rate-limit", "3/minute", "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # waiting for start-up, not measuring time
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start: " + proc.stdout.read1().decode(errors="replace"))
+    with running_server("--workers", "2", "--db", str(db), "--model", "scripted", "--rate-limit", "3/minute") as base:
         yield base, db
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
-
-
-def clients_on_two_workers(base: str) -> dict[int, httpx.Client]:
-    """Keep-alive connections until two of them are held by different worker processes."""
-    found: dict[int, httpx.Client] = {}
-    spare: list[httpx.Client] = []
-    for _ in range(60):
-        client = httpx.Client(base_url=base, timeout=10)
-        worker = client.get("/health").json()["worker"]
-        if worker in found:
-            spare.append(client)
-        else:
-            found[worker] = client
-        if len(found) == 2:
-            break
-    for client in spare:
-        client.close()
-    assert len(found) == 2, "both workers should accept connections"
-    return found
 
 
 def test_a_session_continues_across_workers_and_shares_its_rate_limit(server):

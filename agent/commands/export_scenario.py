@@ -23,8 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = __doc__.split("\n\n", 1)[1]
     parser.add_argument("conversation", nargs="?", metavar="CONVERSATION_ID",
                         help="the conversation to export (an id from --list, or a unique prefix of one)")
-    parser.add_argument("--db", type=Path, default=None,
-                        help="the store the conversation is in (default: $SUPPORT_AGENT_DB, else ./support_agent.db)")
+    parser.add_argument("--store", "--db", dest="store", default=None, metavar="PATH_OR_URL",
+                        help="the store the conversation is in, with the agent's records: a SQLite file or a "
+                             "postgresql:// URL (default: $SUPPORT_AGENT_STORE, else $SUPPORT_AGENT_DB, else "
+                             "./support_agent.db)")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",
                         help="write the scenario file here (default: print it)")
     parser.add_argument("--append", action="store_true",
@@ -40,12 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from agent.cli import default_db_path
     from tools.errors import StoreError
-    from tools.store import Store
 
     err = Console(stderr=True)
-    path: Path = args.db or default_db_path()
     if not args.list and not args.conversation:
         err.print("[red]error:[/] give a CONVERSATION_ID (see --list)")
         return EXIT_USAGE
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]error:[/] --append and --force need --out FILE")
         return EXIT_USAGE
     try:
-        store = Store(path, create=False)
+        store = _open(args.store)
     except StoreError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
@@ -68,21 +67,31 @@ def run(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _open(value: str | None):
+    """The store the conversation is in: a SQLite file (never created here) or a PostgreSQL database."""
+    from agent.cli import store_location
+    from tools.backend import open_backend
+    from tools.store import Store
+
+    where = store_location(value)
+    return Store(where.path, create=False) if where.kind == "sqlite" else open_backend(where)
+
+
 def _list(store, limit: int) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from evals.recorded import list_conversations
+    from evals.recorded import list_conversations, location
 
     out = Console()
     if not out.is_terminal:  # piped: wide enough for the table
         out = Console(width=160)
     conversations = list_conversations(store, limit)
     if not conversations:
-        Console(stderr=True).print(f"No conversations in {store.path} yet: chat with the agent first "
-                                   f"(support-agent chat --db {store.path}).", highlight=False)
+        Console(stderr=True).print(f"No conversations in {location(store)} yet: chat with the agent first "
+                                   f"(support-agent chat --store {location(store)}).", highlight=False)
         return EXIT_OK
-    table = Table(title=f"Recent conversations in {store.path}")
+    table = Table(title=f"Recent conversations in {location(store)}")
     for col in ("id", "customer", "started", "turns", "first message"):
         table.add_column(col, no_wrap=col != "first message", min_width=24 if col == "first message" else None)
     for c in conversations:

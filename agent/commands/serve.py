@@ -43,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; '*' allows any)")
     parser.add_argument("--rate-limit", default="20/minute",
                         help="turns per session, e.g. 20/minute or '5/5seconds;20/minute'; 'none' disables")
+    parser.add_argument("--session-rate-limit", default="30/minute",
+                        help="new conversations per client address, e.g. 30/minute; 'none' disables")
+    parser.add_argument("--claim-seconds", type=float, default=120, metavar="S",
+                        help="a turn's claim on its session lasts S seconds past its last renewal (default "
+                             "120): after a worker dies mid-turn, another worker may take the session then")
     parser.add_argument("--max-message-chars", type=int, default=2000, help="longest customer message")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
@@ -108,14 +113,20 @@ def _build(args: argparse.Namespace, err):
     except (SupportAgentError, ModelError, KeyError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
-    rate_limit = None if str(args.rate_limit).lower() in ("none", "off", "0") else args.rate_limit
     proxies = [p.strip() for p in (args.trusted_proxies or "").split(",") if p.strip()]
     try:
-        return agent, create_app(agent, allowed_origins=args.allow_origin, rate_limit=rate_limit,
+        return agent, create_app(agent, allowed_origins=args.allow_origin, rate_limit=_limit(args.rate_limit),
+                                 session_rate_limit=_limit(args.session_rate_limit),
+                                 claim_seconds=args.claim_seconds,
                                  max_message_chars=args.max_message_chars, trusted_proxies=proxies)
     except ValueError as exc:  # e.g. a rate limit the `limits` notation cannot parse
         err.print(f"[red]error:[/] {exc}")
         return 2
+
+
+def _limit(value: str | None) -> str | None:
+    """A rate limit in `limits` notation, or None when it is switched off."""
+    return None if str(value).lower() in ("none", "off", "0") else value
 
 
 def _log_to_stderr(level: str) -> None:

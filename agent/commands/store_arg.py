@@ -26,4 +26,15 @@ def open_store(value: str | None, err) -> CommerceBackend:
 
         err.print(f"[dim]No store at {where.path}: creating the demo store…[/]")
         build_demo_store(where.path).close()
-    return open_backend(where)
+    backend = open_backend(where)
+    if where.kind == "postgresql" and not has_customers(backend):
+        err.print(f"[yellow]warning:[/] the PostgreSQL store {where.display()} is empty (not initialised): every "
+                  f"customer will be unknown. Fill it first: support-agent init --store {where.display()}",
+                  highlight=False, soft_wrap=True)
+    return backend
+
+
+def has_customers(backend: CommerceBackend) -> bool:
+    """Whether the store holds any customer (a demo-schema store `init` never filled holds none)."""
+    one = getattr(backend, "one", None)
+    return one is None or one("SELECT 1 AS x FROM customers LIMIT 1") is not None

@@ -2,6 +2,8 @@
 
 Specs: `local` (embedded Qwen2.5-Coder-1.5B, the default), `local-small` (0.5B), `openai:NAME`
 (native tools), `openai-schema:NAME` (constrained JSON schema mode), or a ChatModel object (returned as is).
+For tests and benchmarks: `scripted` (an empty ScriptedModel) and `scripted:MODULE:FUNCTION` (every
+understanding step answered by that function, scripted.FunctionModel).
 Env SUPPORT_AGENT_MODEL gives the default spec; OPENAI_API_KEY / OPENAI_BASE_URL configure openai:*.
 Loading is lazy: `load_model` never touches the weights; the first `complete`/`warm` does.
 """
@@ -42,4 +44,8 @@ def load_model(spec: str | ChatModel | None = None, **options: Any) -> ChatModel
         from .scripted import ScriptedModel
 
         return ScriptedModel(**options)
+    if kind == "scripted" and name:
+        from .scripted import FunctionModel
+
+        return FunctionModel.named(name)
     raise ModelError(f"unknown model spec {spec!r}: use local, local-small, openai:NAME or openai-schema:NAME")

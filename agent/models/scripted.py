@@ -14,11 +14,17 @@ max_actions). `on_text` gets the reply text in word-sized deltas. When the scrip
 sees a clear message). Calls to tools outside `allowed` (or any call when reply_only) are NOT filtered:
 the script says exactly what the "model" does, so tests can check that the runtime guards them; pass
 `enforce_allowed=True` to drop them like the real backends do.
+
+`FunctionModel(f)` answers every structured step with one stateless function f(messages, schema),
+so any number of sessions and worker processes share it with no script position: a server or a
+benchmark without a model (`--model scripted:MODULE:FUNCTION`, e.g. the demo-store customer of
+agent/models/scripted_steps.py).
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import itertools
 import re
@@ -129,3 +135,31 @@ class ScriptedModel:
         if not isinstance(d, dict) or "tool" not in d:
             raise TypeError(f"a scripted tool call is {{'tool': name, 'arguments': {{...}}}}, not {d!r}")
         return ToolCall(id=d.get("id") or f"call_{next(self._ids)}", name=d["tool"], arguments=d.get("arguments", {}))
+
+
+class FunctionModel:
+    """Every structured step is `step(messages, schema)` (a dict, sent as its JSON, or a str); nothing
+    is recorded, so it can serve for hours. Only the understanding step: `complete` is not offered."""
+
+    def __init__(self, step: Callable[[list[dict[str, Any]], dict[str, Any]], Any], *, name: str = "scripted"):
+        self.step = step
+        self.name = name
+
+    @classmethod
+    def named(cls, target: str) -> "FunctionModel":
+        """From "package.module:function" (the part of `scripted:...` after the colon)."""
+        module, _, attr = target.partition(":")
+        try:
+            step = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ModelError(f"no scripted step function {target!r}: {exc}") from exc
+        return cls(step, name=f"scripted:{target}")
+
+    def structured(self, messages: list[dict[str, Any]], schema: dict[str, Any], *,
+                   max_tokens: int | None = None) -> ModelReply:
+        step = self.step(messages, schema)
+        text = step if isinstance(step, str) else json.dumps(step, ensure_ascii=False, separators=(",", ":"))
+        return ModelReply(text=text, raw=text)
+
+    def complete(self, messages: list[dict[str, Any]], tools: list[ToolSpec], **kwargs: Any) -> ModelReply:
+        raise ModelError(f"{self.name} only answers the understanding step (use --reply composed)")

@@ -16,6 +16,7 @@ from agent.persistence import AUDIT_COLUMNS
 from agent.records.schema import statements
 
 Row = dict[str, Any]
+MIGRATION_LOCK = 0x5A6E7451  # the advisory lock key of the records' migrations (PostgreSQL)
 
 
 class Database(Protocol):
@@ -35,14 +36,19 @@ class Records:
         self.migrate()
 
     def migrate(self) -> None:
-        self.db.run("CREATE TABLE IF NOT EXISTS agent_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-        done = {r["name"] for r in self.db.all("SELECT name FROM agent_migrations")}
-        for name, sqls in statements(self.db.dialect, done):
-            with self.db.transaction() as tx:
+        """Apply the migrations not applied yet, in one transaction that one process at a time runs
+        (workers starting together on a new database): SQLite's BEGIN IMMEDIATE, PostgreSQL's
+        advisory lock (CREATE TABLE IF NOT EXISTS alone races there)."""
+        with self.db.transaction() as tx:
+            if self.db.dialect == "postgresql":
+                tx.run("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            tx.run("CREATE TABLE IF NOT EXISTS agent_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+            done = {r["name"] for r in tx.all("SELECT name FROM agent_migrations")}
+            for name, sqls in statements(self.db.dialect, done):
                 for sql in sqls:
                     tx.run(sql)
-                tx.run("INSERT INTO agent_migrations (name, applied_at) VALUES (?, ?) ON CONFLICT (name) "
-                       "DO NOTHING", (name, datetime.now(timezone.utc).isoformat()))
+                tx.run("INSERT INTO agent_migrations (name, applied_at) VALUES (?, ?)",
+                       (name, datetime.now(timezone.utc).isoformat()))
 
     # ---- conversations ---------------------------------------------------------------------------
 
@@ -144,6 +150,11 @@ class Records:
                            "('ok', 'needs_confirmation') OR (status = 'denied' AND rule != "
                            "'identity.own_orders_only')) ORDER BY id DESC LIMIT ?", (session_id, limit))
         return [r["arguments"] for r in rows]
+
+    def turn_audit(self, session_id: str, turn: int) -> list[Row]:
+        """What one turn did, in order: the phase, status and action id of each of its audit rows."""
+        return self.db.all("SELECT phase, status, action_id FROM audit_log WHERE conversation_id = ? AND turn = ? "
+                           "ORDER BY id", (session_id, turn))
 
     # ---- shared state of the server workers ----------------------------------------------------------
 
