@@ -276,3 +276,13 @@ def test_a_reason_the_model_left_out_is_taken_from_the_clauses_that_give_one(tmp
     session = agent.session()
     session.send("jane.doe@example.com, 94107. Quiero cancelar el W1001, lo pedí por error.")
     assert session.pending_action.arguments["reason"] == "lo pedí por error"
+
+
+def test_the_reason_given_with_the_order_asked_for_is_kept_over_a_request_carried_as_reason(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "reason": "I want to cancel my order."}]},
+        {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001"}]})
+    session = agent.session()
+    session.send(f"{JANE} I want to cancel my order.")
+    session.send("W1001. I don't need it anymore.")
+    assert session.pending_action.arguments["reason"] == "I don't need it anymore"

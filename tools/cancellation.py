@@ -41,7 +41,7 @@ def cancel_order(ctx: ToolContext, args: CancelOrderArgs) -> Plan | ToolResult:
     if rules.reason_required and not reason:
         return denied("cancellation.reason_required",
                       msg(N_("Please tell me why you want to cancel; the reason is required.")),
-                      facts={"order_id": order.id})
+                      facts={"order_id": order.id, "missing": ["reason"]})
     pm = payment_method(ctx, order.payment_method_id)
     timing = refund_timing(ctx, pm)
     total = order.total_cents

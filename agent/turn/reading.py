@@ -39,10 +39,15 @@ class Reading:
         value = str(request.slots.get(slot) or "")[:MAX_TEXT]
         if value and not self.said(value):
             value = nearest_clause([c for c in clauses(without_login(self.text)) if len(c) > 1], value) or ""
-        source = value or self.text[:MAX_TEXT]
-        reasons = [c for c in clauses(without_login(source, ""))
-                   if meaning_of(c, MEANINGS["reason"], groups=True) == "stated"]
-        return value if reasons and len(reasons) == len(clauses(value)) else ", ".join(reasons) or None
+        reasons = self.reasons(value) if value else []
+        if reasons and len(reasons) == len(clauses(value)):
+            return value
+        return ", ".join(reasons or self.reasons(self.text[:MAX_TEXT])) or None
+
+    @staticmethod
+    def reasons(text: str) -> list[str]:
+        """The clauses of a text that give a reason (by meaning: not a request, a greeting or a login)."""
+        return [c for c in clauses(without_login(text, "")) if meaning_of(c, MEANINGS["reason"], groups=True) == "stated"]
 
     def choice(self, request: Request, slot: str) -> Any:
         """A customer's choice, only from their words, read by meaning (any language), never just the

@@ -23,6 +23,7 @@ from agent.understanding.schema import allowed_kinds, request_branch, understand
 MAX_TOKENS = 160
 CONVERSATIONAL = {"clarify", "smalltalk"}  # kinds that ask nothing of the store
 SURE = 0.8  # the classifier's probability above which a reading is not second-guessed
+UNSURE = 0.5  # ... below which it is no request of its own after the agent asked a question
 
 
 class Request(BaseModel):
@@ -131,8 +132,7 @@ class Understander:
                expecting: str | None = None) -> list[str] | None:
         """The kinds the classifier decides (mode decide) or finds likely, most likely first; None
         without a classifier. A reply the classifier reads as no request ("CA", "XL吧") after the agent
-        asked to complete a request (`expecting`, its kind) is the answer to that question, unless it is
-        surely small talk or a plea for clarity ("thanks, bye")."""
+        asked to complete a request (`expecting`, its kind) is the answer to that question (see answers)."""
         if self.narrower is None:
             return None
         if self.mode != "decide":
@@ -141,12 +141,17 @@ class Understander:
         ids = find_identifiers(text)
         wanted = len(ids.orders)
         decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
-        if (expecting in allowed and set(decided) <= CONVERSATIONAL
-                and (not decided or self.narrower.probability(text, decided[0]) < SURE)):
+        if expecting in allowed and self.answers(text, decided):
             return [expecting]
         if not verified and (ids.login or ids.login_with_order()) and set(decided) <= {*CONVERSATIONAL, "out_of_scope"}:
             return ["login"]  # login details and no request of the store's: a login ("typed it three times!!")
         return decided or ["smalltalk" if verified else "clarify"]  # a login once verified: nothing to do
+
+    def answers(self, text: str, decided: list[str]) -> bool:
+        """After the agent asked to complete a request: the message answers that question when it makes
+        no request the classifier is sure of (a bare "CA", a reason: "the delivery is too late")."""
+        top = self.narrower.ranked(text)[0][1]
+        return top < UNSURE or set(decided) <= CONVERSATIONAL and (not decided or top < SURE)
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
                    agent_said: str | None = None, expecting: str | None = None) -> Understanding:
