@@ -167,3 +167,29 @@ def test_a_spoof_carries_a_request_only_when_the_customer_asks_it_in_their_own_v
     assert "【" not in outside_set_apart(text) and "<assistant-note>" not in outside_set_apart(text)
     decided = default_classifier().decide(text)
     assert "spoof" in decided and [k for k in decided if k not in ("spoof", "login")] == carried
+
+
+def _subschemas(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("items", "additionalItems", "not", "if", "then", "else", "contains"):
+                yield key, value
+            yield from _subschemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _subschemas(value)
+
+
+def test_the_schema_has_no_boolean_subschema_that_llama_cpp_servers_reject():
+    """llama.cpp's server answers HTTP 400 ("schema must be an object") to `"items": false`; the fixed
+    tuple of decided requests is bounded by maxItems instead, and still admits nothing more."""
+    kinds = allowed_kinds(True, ["cancel_order", "track_shipment"])
+    for fixed in (True, False):
+        for pending in (True, False):
+            schema = understanding_schema(kinds, ("W1001", "W1003"), pending=pending, fixed=fixed)
+            assert all(isinstance(v, dict) for _, v in _subschemas(schema))
+    schema = understanding_schema(kinds, ("W1001", "W1003"), pending=False, fixed=True)
+    three = [{"kind": "cancel_order", "order": "W1001", "reason": "x"}, {"kind": "track_shipment", "order": "W1003"},
+             {"kind": "track_shipment", "order": "W1003"}]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"lang": "en", "requests": three}, schema)

@@ -40,9 +40,9 @@ def _requests(kinds: list[Kind], orders: tuple[str, ...], fixed: bool,
     gave each of them, where it could)."""
     if fixed:
         assigned = assigned or [None] * len(kinds)
+        # maxItems bounds the tuple (no `"items": false`: llama.cpp's server rejects a boolean schema)
         return {"type": "array", "minItems": len(kinds), "maxItems": len(kinds),
-                "prefixItems": [request_branch(k, (a,) if a else orders) for k, a in zip(kinds, assigned)],
-                "items": False}
+                "prefixItems": [request_branch(k, (a,) if a else orders) for k, a in zip(kinds, assigned)]}
     return {"type": "array", "maxItems": MAX_REQUESTS,
             "items": {"anyOf": [request_branch(k, orders) for k in kinds]}}
 
