@@ -286,3 +286,13 @@ def test_the_reason_given_with_the_order_asked_for_is_kept_over_a_request_carrie
     session.send(f"{JANE} I want to cancel my order.")
     session.send("W1001. I don't need it anymore.")
     assert session.pending_action.arguments["reason"] == "I don't need it anymore"
+
+
+def test_a_street_that_is_only_the_login_zip_is_no_address_and_no_tool_error(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "zh", "requests": [
+        {"kind": "track_shipment", "order": "W1003"},
+        {"kind": "modify_order_address", "order": "W1003", "street": "94107", "city": "北京"}]})
+    session = agent.session()
+    reply = session.send("你好，我是 jane.doe@example.com，邮编94107。帮我查一下W1003到哪了")
+    assert "W1003" in reply.text and session.pending_action is None
+    assert not agent.store.all("SELECT * FROM audit_log WHERE status = 'error'")

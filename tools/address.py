@@ -31,10 +31,11 @@ LABELS = {"address_line1": N_("street and number"), "address_line2": N_("apartme
 class Address(BaseModel):
     address_line1: FreeText(200, min_length=1) = Field(description="Street and number.")
     address_line2: FreeText(200) | None = Field(default=None, description="Apartment, suite, etc.")
-    city: FreeText(100, min_length=1) = Field(description="City.")
+    # city and zip code may be left out: the write is then refused by the country's rule naming them
+    city: FreeText(100, min_length=1) | None = Field(default=None, description="City.")
     state: FreeText(50) | None = Field(default=None, description="State or region, e.g. CA.")
-    zip_code: FreeText(12, min_length=3, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$") = Field(
-        description="Zip or postal code.")
+    zip_code: FreeText(12, min_length=3, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$") | None = Field(
+        default=None, description="Zip or postal code.")
     country: FreeText(60) | None = Field(default=None, description="Country; leave empty to keep the current one.")
 
 

@@ -368,7 +368,8 @@ class Processor:
         zip_code = self.session.new_zip(self.ids)
         if zip_code:
             address["zip_code"] = zip_code
-        return address if "address_line1" in address else None
+        street = address.get("address_line1", "")
+        return address if any(c.isalpha() for c in street) else None  # a street has a name (not a bare zip)
 
     def ask(self, question: str, request: Request, about: tuple[str, ...] = (), **params: Any) -> None:
         """Ask the customer; their answer completes `request` (`about`: the slots the question is about,
