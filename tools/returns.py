@@ -154,9 +154,9 @@ def assess_return(ctx: ToolContext, order_id: str, line_ids: list[int] | None,
                                     msg(N_("ask for a human agent"))])
     final = [l for l in lines if l.final_sale]
     if final and condition not in rules.final_sale_allowed_conditions:
-        regular = [l.id for l in lines if not l.final_sale]
-        only = ([msg(NP_("return only the other item line: {line_ids}", "return only the other item lines: {line_ids}"),
-                     count=len(regular), line_ids=Listing(items=[str(i) for i in regular]))] if regular else [])
+        regular = [l.product_name for l in lines if not l.final_sale]
+        only = ([msg(NP_("return only the other item: {products}", "return only the other items: {products}"),
+                     count=len(regular), products=Listing(items=regular))] if regular else [])
         return denied("returns.final_sale_allowed_conditions",
                       msg(N_("{products} is final sale and can be returned only if {conditions}."),
                           products=Listing(items=[l.product_name for l in final]),
