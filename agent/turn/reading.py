@@ -6,6 +6,7 @@ phrases per value in understanding/meanings.yaml, never just the label the model
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from agent.understanding.ids import clauses, contains_words, number_written, resembles_words
@@ -22,6 +23,11 @@ class Reading:
     text: str  # this message
     history: str  # everything the customer wrote in this conversation
     prepaid: frozenset[str]  # conditions the store pays a return label for (policy)
+
+    @cached_property
+    def history_clauses(self) -> list[str]:
+        """The clauses of everything the customer wrote, split once per turn."""
+        return clauses(self.history)
 
     def said(self, words: str) -> bool:
         return contains_words(self.history, words)
@@ -83,13 +89,13 @@ class Reading:
     def in_a_stated_reason(self, words: str, meanings: dict[str, list[str]]) -> bool:
         """The cited words are part of a clause of the customer's that states no value ("colour" of "I
         don't like the colour": a reason, not a wrong item), read by meaning."""
-        around = [c for c in clauses(self.history) if contains_words(c, words)]
+        around = [c for c in self.history_clauses if contains_words(c, words)]
         return bool(around) and (meaning_of(min(around, key=len), meanings, margin=MARGIN, groups=True)
                                  or "").startswith("_")
 
     def meant_values(self, meanings: dict[str, list[str]], margin: float) -> set[str]:
         """The values the customer's recent clauses mean (each nearer than any other by `margin`)."""
-        return {v for c in clauses(self.history)[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
+        return {v for c in self.history_clauses[-12:] if (v := meaning_of(c, meanings, margin=margin)) is not None}
 
     def account_parts(self) -> set[str]:
         """The parts of the account the customer's clauses name, by meaning in any language: email, phone,

@@ -231,13 +231,19 @@ def default_classifier() -> KindClassifier:
     return KindClassifier()
 
 
+def _embedder() -> E5Features | None:
+    """The sentence embedder the nearest-by-meaning helpers use; None with the n-gram fallback."""
+    feats = default_classifier().features
+    return feats if feats.name == "e5" else None
+
+
 def closest(words: str, names: list[str], *, floor: float = 0.8, margin: float = 0.02) -> int | None:
     """The index of the name the customer's words mean, in any language ("la hamaca" -> "Camping
     Hammock"), by sentence-embedding similarity; None when no name is clearly closest."""
-    feats = default_classifier().features
-    if feats.name != "e5" or not names:
+    feats = _embedder()
+    if feats is None or not names:
         return None
-    vectors = feats.transform([words, *names])
+    vectors = [feats.embed(words), *(feats.embed(n) for n in names)]
     scores = sorted(((float(vectors[0] @ v), i) for i, v in enumerate(vectors[1:])), reverse=True)
     best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0.0, -1)
     return best[1] if best[0] >= floor and best[0] - runner_up[0] >= margin else None
@@ -247,8 +253,8 @@ def meaning_of(words: str, meanings: dict[str, list[str]], *, margin: float = 0.
     """The value whose phrases the words are nearest in meaning to (any language), if it is nearer by
     `margin` than every other value's; None without the embedder, when no value is clearly nearest, or
     when the words are nearest to a `_`-named group (words that state no value; its name with `groups`)."""
-    feats = default_classifier().features
-    if feats.name != "e5" or not meanings or not words.strip():
+    feats = _embedder()
+    if feats is None or not meanings or not words.strip():
         return None
     vector = feats.embed(words)
     scores = sorted(((max(float(vector @ feats.embed(p)) for p in phrases), value)
@@ -263,8 +269,8 @@ def nearest_clause(clauses: list[str], words: str, *, floor: float = 0.86) -> st
     """The clause that says what `words` say, in any language (a model's translation or paraphrase of
     the customer's reason -> the customer's own clause): the nearest by meaning, if at least `floor`
     (translations measure about 0.9 with multilingual-e5-small, unrelated clauses about 0.8)."""
-    feats = default_classifier().features
-    if feats.name != "e5" or not clauses or not words.strip():
+    feats = _embedder()
+    if feats is None or not clauses or not words.strip():
         return None
     vector = feats.embed(words)
     score, best = max((float(vector @ feats.embed(c)), c) for c in clauses)

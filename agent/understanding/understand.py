@@ -129,7 +129,7 @@ class Understander:
         return self.narrower.probability(text, likely[0]) >= 0.6
 
     def likely(self, text: str, verified: bool, agent_said: str | None = None,
-               expecting: str | None = None) -> list[str] | None:
+               expecting: str | None = None, ids: Identifiers | None = None) -> list[str] | None:
         """The kinds the classifier decides (mode decide) or finds likely, most likely first; None
         without a classifier. A reply the classifier reads as no request ("CA", "XL吧") after the agent
         asked to complete a request (`expecting`, its kind) is the answer to that question (see answers)."""
@@ -138,7 +138,7 @@ class Understander:
         if self.mode != "decide":
             return [k.name for k in allowed_kinds(verified, self.narrower.kinds(text))]
         allowed = {k.name for k in allowed_kinds(verified)}
-        ids = find_identifiers(text)
+        ids = ids or find_identifiers(text)
         wanted = len(ids.orders)
         decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
         if expecting in allowed and self.answers(text, decided):
@@ -157,7 +157,7 @@ class Understander:
                    agent_said: str | None = None, expecting: str | None = None) -> Understanding:
         ids = find_identifiers(text)
         started = time.perf_counter()
-        likely = self.likely(text, verified, agent_said, expecting)
+        likely = self.likely(text, verified, agent_said, expecting, ids)
         other = pending is not None and self.asks_something(likely, text)
         kinds = allowed_kinds(verified, likely)
         fixed = self.mode == "decide" and likely is not None
