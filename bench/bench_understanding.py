@@ -25,7 +25,7 @@ from rich.table import Table  # noqa: E402
 
 from agent.understanding.bank import bank, heldout  # noqa: E402
 from agent.understanding.narrow import ExampleRetriever, KindClassifier  # noqa: E402
-from agent.understanding.understand import Understander  # noqa: E402
+from agent.understanding.understand import CONVERSATIONAL, Understander  # noqa: E402
 
 SLOTS = ("order", "condition", "remedy", "method", "quantity", "field", "category")
 
@@ -55,15 +55,18 @@ def classifier_alone(messages: list[dict[str, Any]]) -> float:
 
 
 def expected_kinds(m: dict[str, Any]) -> tuple[str, ...]:
+    """The labelled request kinds; a yes / no to a pending change first, with what else it asks."""
+    kinds = {r["kind"] for r in m.get("requests") or []}
     if m.get("state") == "pending" and m.get("answer") in ("yes", "no"):
-        return (f"answer:{m['answer']}",)
-    return tuple(sorted({r["kind"] for r in m.get("requests") or []})) or ("clarify",)
+        return (f"answer:{m['answer']}", *sorted(kinds - CONVERSATIONAL))
+    return tuple(sorted(kinds)) or ("clarify",)
 
 
 def predicted_kinds(u: Any) -> tuple[str, ...]:
+    kinds = {r.kind for r in u.requests}
     if u.answer in ("yes", "no"):
-        return (f"answer:{u.answer}",)
-    return tuple(sorted({r.kind for r in u.requests})) or ("clarify",)
+        return (f"answer:{u.answer}", *sorted(kinds - CONVERSATIONAL))
+    return tuple(sorted(kinds)) or ("clarify",)
 
 
 def slot_score(m: dict[str, Any], u: Any) -> tuple[int, int]:

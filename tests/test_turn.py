@@ -49,6 +49,32 @@ def test_anything_but_yes_writes_nothing(tmp_path):
     assert reply.text == render(texts.DECLINED, {}, "zh") == "好的，我没有做这项更改。还有什么可以帮您的吗？"
 
 
+def test_yes_with_another_request_confirms_the_change_then_serves_the_request(tmp_path):
+    agent, model = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]},
+        {"answer": "yes", "lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]})
+    session = agent.session()
+    session.send(f"{JANE} cancel W1001, mistake")
+    reply = session.send("yes, and also where is W1003?")
+    assert order_status(agent, "W1001") == "cancelled"
+    assert agent.store.all("SELECT * FROM audit_log WHERE tool = 'track_shipment'")
+    assert "W1003" in reply.text and "(yes / no)" not in reply.text
+    assert len(model.requests) == 2
+
+
+def test_no_with_another_request_declines_the_change_and_asks_for_the_new_one(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]},
+        {"answer": "no", "lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001",
+                                                    "reason": "found it cheaper"}]})
+    session = agent.session()
+    session.send(f"{JANE} cancel W1001, mistake")
+    reply = session.send("no, the reason is I found it cheaper")
+    assert order_status(agent, "W1001") == "pending"
+    assert session.pending_action is not None and "cheaper" in session.pending_action.summary
+    assert reply.text.rstrip().endswith("(yes / no)")
+
+
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):
     agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
                               {"lang": "en", "requests": [{"kind": "login"}]})

@@ -49,6 +49,14 @@ def test_schema_refers_to_message_ids_and_answers_pending_first():
     jsonschema.validate({"answer": "yes"}, pending)
     with pytest.raises(jsonschema.ValidationError):  # a bare yes cannot carry invented lookups
         jsonschema.validate({"answer": "yes", "requests": [{"kind": "list_orders"}]}, pending)
+    # a message that also asks for something (the classifier is sure of it) answers and asks at once
+    asks = understanding_schema(allowed_kinds(True, ["track_shipment"]), ("W1003",), pending=True, fixed=True,
+                                asks=True)
+    jsonschema.validate({"answer": "yes", "lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
+                        asks)
+    jsonschema.validate({"answer": "other", "lang": "en", "requests": [{"kind": "track_shipment"}]}, asks)
+    with pytest.raises(jsonschema.ValidationError):  # its requests are the decided ones
+        jsonschema.validate({"answer": "yes", "lang": "en", "requests": []}, asks)
 
 
 def test_verified_customers_have_no_login_kind():

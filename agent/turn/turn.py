@@ -1,8 +1,8 @@
 """One understood turn: understand (one constrained model step) -> process (code) -> reply (composed).
 
 The customer's login details are checked by code before the model sees the message; a pending change
-is answered first (yes / no / something else, in any language); requests made before login wait for
-it and run right after, with no second model step.
+is answered first (yes / no / something else, in any language), then whatever else the message asks;
+requests made before login wait for it and run right after, with no second model step.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from agent.turn.compose import compose
 from agent.turn.processor import Processor, Said
 from agent.turn.rewrite import rewrite
 from agent.understanding.ids import find_identifiers
-from agent.understanding.understand import Understanding
+from agent.understanding.understand import CONVERSATIONAL, Understanding
 
 if TYPE_CHECKING:
     from agent.session import Emit, Session
@@ -35,15 +35,16 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     proc.understanding = understanding
     proc.login_with_order()
     session.note_language(text, None if understanding.error else understanding.lang)
-    if pending is not None and understanding.answer in ("yes", "no"):
+    answered = pending is not None and understanding.answer in ("yes", "no")
+    if answered:  # the change first; then what else the message asks ("yes, and also track W1003")
         proc.parts.append(Said("", "result", text=session.resolve_pending(pending, understanding.answer == "yes", emit)))
-        return session.say(_final(session, compose(proc.parts, session.reply_locale), text), emit)
+        understanding.requests = [r for r in understanding.requests if r.kind not in CONVERSATIONAL]
     if pending is None and understanding.answer in ("yes", "no") and not understanding.requests:
         proc.say(texts.NOTHING_PENDING, "ask")
     proc.run()
     if was_anonymous and session.customer_id is not None:
         proc.run(session.take_deferred())
-    if pending is not None and session.pending_action is not None:
+    if not answered and pending is not None and session.pending_action is not None:
         proc.say(texts.CONFIRM, "confirm", summary=session.pending_action.summary)
     composed = compose(_with_greeting(proc.parts), session.reply_locale)
     return session.say(_final(session, composed, text), emit)

@@ -113,6 +113,7 @@ class KindClassifier:
         from sklearn.preprocessing import MultiLabelBinarizer
 
         messages = messages if messages is not None else bank()
+        self.messages, self.answers = messages, None  # answers: the yes / no / other model (answer())
         self.floor, self.top = floor, top
         self.features = feats or features()
         x = self.features.fit_transform([_text(m) for m in messages])
@@ -183,6 +184,24 @@ class KindClassifier:
 
     def probability(self, text: str, kind: str) -> float:
         return dict(self.ranked(text)).get(kind, 0.0)
+
+    def answer(self, text: str) -> tuple[str, float]:
+        """The message's most likely answer to a pending change (yes / no / other) and its probability,
+        from the bank's answers to pending changes (fitted on first use)."""
+        if self.answers is None:
+            pending = [m for m in self.messages if m.get("state") == "pending" and m.get("answer")]
+            texts = [without_login(m["text"]) for m in pending]
+
+            def fit() -> Any:
+                from sklearn.linear_model import LogisticRegression
+
+                x = self.features.transform(texts)
+                return LogisticRegression(C=100.0, max_iter=3000).fit(x, [m["answer"] for m in pending])
+
+            self.answers = _fitted(fit, f"answers-{self.features.name}-{bank_key(texts)}")
+        probs = self.answers.predict_proba(self.features.transform([without_login(text)]))[0]
+        best = int(np.argmax(probs))
+        return str(self.answers.classes_[best]), float(probs[best])
 
 
 class ExampleRetriever:

@@ -24,6 +24,7 @@ MAX_TOKENS = 160
 CONVERSATIONAL = {"clarify", "smalltalk"}  # kinds that ask nothing of the store
 SURE = 0.8  # the classifier's probability above which a reading is not second-guessed
 UNSURE = 0.5  # ... below which it is no request of its own after the agent asked a question
+ANSWER_SURE = 0.7  # ... of the answer to a pending change, to overrule the model's yes / no (bank CV)
 
 
 class Request(BaseModel):
@@ -123,7 +124,7 @@ class Understander:
 
     def asks_something(self, likely: list[str] | None, text: str) -> bool:
         """While a change is pending: the message clearly asks for something (the classifier is sure
-        of a request kind), so it is not a bare yes or no."""
+        of a request kind), so it is not a bare yes or no (it may still answer the change as well)."""
         if self.narrower is None or not likely or likely[0] in ("smalltalk", "clarify"):
             return False
         return self.narrower.probability(text, likely[0]) >= 0.6
@@ -153,16 +154,25 @@ class Understander:
         top = self.narrower.ranked(text)[0][1]
         return top < UNSURE or set(decided) <= CONVERSATIONAL and (not decided or top < SURE)
 
+    def checked_answer(self, text: str, answer: str | None) -> str | None:
+        """The model's yes / no to a pending change, unless the classifier is sure the message says
+        something else ("no, make it an XL" is no yes; "what's the fee?" declines nothing). It may take
+        a yes or a no away, never give one: a change is made only on the model's yes."""
+        if answer not in ("yes", "no") or self.narrower is None:
+            return answer
+        said, p = self.narrower.answer(text)
+        return said if said != "yes" and said != answer and p >= ANSWER_SURE else answer
+
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
                    agent_said: str | None = None, expecting: str | None = None) -> Understanding:
         ids = find_identifiers(text)
         started = time.perf_counter()
         likely = self.likely(text, verified, agent_said, expecting, ids)
-        other = pending is not None and self.asks_something(likely, text)
+        asks = pending is not None and self.asks_something(likely, text)
         kinds = allowed_kinds(verified, likely)
         fixed = self.mode == "decide" and likely is not None
         assigned = self.narrower.assign_orders(text, [k.name for k in kinds]) if fixed else None
-        schema = understanding_schema(kinds, ids.orders, pending=pending is not None, fixed=fixed, other=other,
+        schema = understanding_schema(kinds, ids.orders, pending=pending is not None, fixed=fixed, asks=asks,
                                       assigned=assigned)
         try:
             reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending, likely=likely),
@@ -176,6 +186,8 @@ class Understander:
             result = _unclear("output was not JSON", raw)
         else:
             result = parse_understanding(data, ids)
+        if pending is not None:
+            result.answer = self.checked_answer(text, result.answer)
         result.raw = raw
         result.seconds = time.perf_counter() - started
         result.completion_tokens = reply.completion_tokens
