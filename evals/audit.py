@@ -41,8 +41,15 @@ _YES = re.compile(
     r"[.!。！ ]*$", re.I)
 
 
+# ... or such a yes, then an added request ("yes, and also where is W1003?"); never a "yes, but ...".
+_YES_AND = re.compile(
+    r"^(?P<yes>[^,，、.。!！;；]+)[,，、.。!！;；]+\s*(oh,? )?((and|also|plus|y|además|de paso|et|aussi)(?![a-zà-ÿ])|另外|顺便|还有|再)", re.I)
+
+
 def is_yes(text: str) -> bool:
-    return bool(_YES.match(text.strip()))
+    text = text.strip()
+    opening = _YES_AND.match(text)
+    return bool(_YES.match(text) or opening and _YES.match(opening["yes"]))
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 

@@ -657,3 +657,12 @@ def test_cli_resume_keeps_finished_trials(tmp_path, capsys):
     assert "resuming: 1 trial(s) already done" in capsys.readouterr().err
     results = {r["scenario"]: r for r in json.loads(out_json.read_text())["results"]}
     assert set(results) == {"first", "second"} and results["first"]["notes"] == ["from the first run"]
+
+
+@pytest.mark.parametrize("text, yes", [
+    ("yes", True), ("好的", True), ("yes, and also where is W1003?", True), ("好的，另外W1003到哪了？", True),
+    ("sí, y de paso cambia mi correo", True), ("yes, but to PayPal", False), ("好的，不过换成XL", False),
+    ("yes, your store is slow", False), ("no, and also track W1003", False),
+])
+def test_the_auditors_clear_yes_allows_an_added_request_never_a_but(text, yes):
+    assert audit.is_yes(text) is yes

@@ -75,6 +75,19 @@ def test_no_with_another_request_declines_the_change_and_asks_for_the_new_one(tm
     assert reply.text.rstrip().endswith("(yes / no)")
 
 
+def test_a_yes_naming_another_value_for_the_pending_change_proposes_it_instead(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]},
+        {"answer": "yes", "lang": "zh", "requests": [{"kind": "cancel_order", "reason": "买贵了"}]})
+    session = agent.session()
+    session.send(f"{JANE} cancel W1001, mistake")
+    reply = session.send("好的，不过理由写买贵了")
+    assert order_status(agent, "W1001") == "pending"  # the old version was never confirmed
+    assert "买贵了" in session.pending_action.summary
+    assert render(texts.DECLINED, {}, "zh") not in reply.text and reply.text.endswith(session.render(
+        texts.CONFIRM, {"summary": session.pending_action.summary}).splitlines()[-1])
+
+
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):
     agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
                               {"lang": "en", "requests": [{"kind": "login"}]})

@@ -201,3 +201,12 @@ def test_the_schema_has_no_boolean_subschema_that_llama_cpp_servers_reject():
              {"kind": "track_shipment", "order": "W1003"}]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"lang": "en", "requests": three}, schema)
+
+
+def test_the_classifier_may_take_a_yes_or_no_away_but_never_give_one():
+    u = Understander(None)
+    assert u.checked_answer("dale", "no") == "other"  # the classifier reads a yes: the change stays, asked again
+    assert u.checked_answer("dale", "yes") == "yes"
+    assert u.checked_answer("no wait, don't", "yes") == "no"
+    assert u.checked_answer("wait, how long does express shipping take?", "no") == "other"
+    assert u.checked_answer("wait, how long does express shipping take?", "other") == "other"

@@ -14,10 +14,12 @@ from agent.turn import texts
 from agent.turn.compose import compose
 from agent.turn.processor import Processor, Said
 from agent.turn.rewrite import rewrite
-from agent.understanding.ids import find_identifiers
-from agent.understanding.understand import CONVERSATIONAL, Understanding
+from agent.understanding.ids import contains_words, find_identifiers
+from agent.understanding.kinds import KINDS
+from agent.understanding.understand import CONVERSATIONAL, Request, Understanding
 
 if TYPE_CHECKING:
+    from agent.events import PendingAction
     from agent.session import Emit, Session
 
 
@@ -35,6 +37,9 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     proc.understanding = understanding
     proc.login_with_order()
     session.note_language(text, None if understanding.error else understanding.lang)
+    if pending is not None and _replaces(pending, understanding.requests):
+        session.resolve_pending(pending, False, emit)  # "make it an XL instead": proposed in its place
+        pending = None
     answered = pending is not None and understanding.answer in ("yes", "no")
     if answered:  # the change first; then what else the message asks ("yes, and also track W1003")
         proc.parts.append(Said("", "result", text=session.resolve_pending(pending, understanding.answer == "yes", emit)))
@@ -48,6 +53,18 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
         proc.say(texts.CONFIRM, "confirm", summary=session.pending_action.summary)
     composed = compose(_with_greeting(proc.parts), session.reply_locale)
     return session.say(_final(session, composed, text), emit)
+
+
+def _replaces(pending: "PendingAction", requests: list[Request]) -> bool:
+    """A request for the pending change's own tool and order with a value the change does not have
+    ("那换成XL吧" while M -> L waits): a new version of the change, never a yes to the old one."""
+    for r in requests:
+        kind = KINDS.get(r.kind)
+        if kind and kind.tool == pending.tool and r.order in (None, pending.arguments.get("order_id")):
+            values = [str(v) for k, v in r.slots.items() if not k.endswith("_words")]
+            if any(not contains_words(pending.summary, v) for v in values):
+                return True
+    return False
 
 
 def _final(session: "Session", composed: str, text: str) -> str:

@@ -156,12 +156,15 @@ class Understander:
 
     def checked_answer(self, text: str, answer: str | None) -> str | None:
         """The model's yes / no to a pending change, unless the classifier is sure the message says
-        something else ("no, make it an XL" is no yes; "what's the fee?" declines nothing). It may take
-        a yes or a no away, never give one: a change is made only on the model's yes."""
+        something else ("no, make it an XL" is no yes; "what's the fee?" or "ok, and also ..." declines
+        nothing). It may take a yes or a no away, never give one: a change is made only on the model's
+        yes, and withdrawn only on its no."""
         if answer not in ("yes", "no") or self.narrower is None:
             return answer
         said, p = self.narrower.answer(text)
-        return said if said != "yes" and said != answer and p >= ANSWER_SURE else answer
+        if said == answer or p < ANSWER_SURE:
+            return answer
+        return "no" if said == "no" else "other"
 
     def understand(self, text: str, *, verified: bool, pending: str | None = None,
                    agent_said: str | None = None, expecting: str | None = None) -> Understanding:
