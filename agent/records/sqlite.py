@@ -9,9 +9,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
+
 from tools.errors import StoreError
 
 BUSY_TIMEOUT_S = 30  # several worker processes share one file: wait for the writer rather than fail
+
+
+@retry(retry=retry_if_exception(lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e)),
+       stop=stop_after_delay(BUSY_TIMEOUT_S), wait=wait_random(0.01, 0.2), reraise=True)
+def _wal(conn: sqlite3.Connection) -> None:
+    """WAL mode; on a new file, workers starting together race for it and SQLite answers "locked" at
+    once (the busy timeout does not cover a journal-mode change): wait and try again."""
+    conn.execute("PRAGMA journal_mode = WAL")
 
 
 class SqliteDatabase:
@@ -30,7 +40,7 @@ class SqliteDatabase:
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                        check_same_thread=False)
                 conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode = WAL")
+                _wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
             except (sqlite3.Error, OSError) as exc:
                 raise StoreError(f"cannot open the agent's records database {self.path}: {exc}") from exc
