@@ -54,19 +54,21 @@ def classifier_alone(messages: list[dict[str, Any]]) -> float:
     return round(right / len(answerable), 3)
 
 
-def expected_kinds(m: dict[str, Any]) -> tuple[str, ...]:
-    """The labelled request kinds; a yes / no to a pending change first, with what else it asks."""
-    kinds = {r["kind"] for r in m.get("requests") or []}
-    if m.get("state") == "pending" and m.get("answer") in ("yes", "no"):
-        return (f"answer:{m['answer']}", *sorted(kinds - CONVERSATIONAL))
+def scored(answer: str | None, kinds: set[str]) -> tuple[str, ...]:
+    """What a message is scored on: its request kinds; a yes / no to a pending change first, with
+    what else it asks."""
+    if answer in ("yes", "no"):
+        return (f"answer:{answer}", *sorted(kinds - CONVERSATIONAL))
     return tuple(sorted(kinds)) or ("clarify",)
+
+
+def expected_kinds(m: dict[str, Any]) -> tuple[str, ...]:
+    answer = m.get("answer") if m.get("state") == "pending" else None
+    return scored(answer, {r["kind"] for r in m.get("requests") or []})
 
 
 def predicted_kinds(u: Any) -> tuple[str, ...]:
-    kinds = {r.kind for r in u.requests}
-    if u.answer in ("yes", "no"):
-        return (f"answer:{u.answer}", *sorted(kinds - CONVERSATIONAL))
-    return tuple(sorted(kinds)) or ("clarify",)
+    return scored(u.answer, {r.kind for r in u.requests})
 
 
 def slot_score(m: dict[str, Any], u: Any) -> tuple[int, int]:

@@ -50,6 +50,8 @@ def is_yes(text: str) -> bool:
     text = text.strip()
     opening = _YES_AND.match(text)
     return bool(_YES.match(text) or opening and _YES.match(opening["yes"]))
+
+
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
