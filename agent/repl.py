@@ -127,13 +127,23 @@ class Repl:
         while action is not None and self.interactive:
             self.console.print(Panel(action.summary, title=self.label("confirm_title"), border_style="yellow"))
             try:
-                answer = self.console.input(f"[bold yellow]{escape(self.label('confirm_prompt'))} [/]").strip().lower()
+                answer = self.console.input(f"[bold yellow]{escape(self.label('confirm_prompt'))} [/]").strip()
             except (EOFError, KeyboardInterrupt):
                 answer = "n"
-            confirm = answer in self.label("yes_keys").split() + ["y", "yes"]
-            reply = self._turn(lambda on_event: (self.session.confirm if confirm else self.session.decline)(
-                action.id, on_event=on_event))
+            if not answer:
+                continue
+            reply = self._turn(self._answer(answer, action.id))
             action = reply.pending_action
+
+    def _answer(self, answer: str, action_id: str):
+        """A key confirms or declines; anything else the customer typed ("yes, and also where is W1003?",
+        "I want a human") is a message, understood as any other (nothing typed is lost)."""
+        key = answer.lower()
+        if key in self.label("yes_keys").split() + ["y", "yes"]:
+            return lambda on_event: self.session.confirm(action_id, on_event=on_event)
+        if key in ("n", "no"):
+            return lambda on_event: self.session.decline(action_id, on_event=on_event)
+        return lambda on_event: self.session.send(answer, on_event=on_event)
 
     def _on_event(self, event: Event) -> None:
         if event.type == "text_delta":

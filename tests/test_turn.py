@@ -335,3 +335,23 @@ def test_a_street_that_is_only_the_login_zip_is_no_address_and_no_tool_error(tmp
     reply = session.send("你好，我是 jane.doe@example.com，邮编94107。帮我查一下W1003到哪了")
     assert "W1003" in reply.text and session.pending_action is None
     assert not agent.store.all("SELECT * FROM audit_log WHERE status = 'error'")
+
+
+def test_the_repl_confirm_prompt_sends_anything_but_a_key_as_a_message(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from agent.repl import Repl
+
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]},
+        {"answer": "yes", "lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]})
+    repl = Repl(agent, interactive=True, console=Console(file=io.StringIO(), width=200))
+    typed = iter(["", "yes, and also where is W1003?"])  # an empty answer asks again; the words are a message
+    monkeypatch.setattr(repl.console, "input", lambda prompt="": next(typed))
+    repl._after(repl._turn(lambda on_event: repl.session.send(f"{JANE} cancel W1001, mistake", on_event=on_event)))
+    assert order_status(agent, "W1001") == "cancelled"
+    said = [m["content"] for m in repl.session.transcript() if m["role"] == "user"]
+    assert said[-1] == "yes, and also where is W1003?"
+    assert "W1003" in repl.console.file.getvalue()
