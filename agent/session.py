@@ -22,6 +22,7 @@ from agent.records import SharedTransaction
 from agent.turn import texts
 from agent.turn.turn import understood_turn
 from agent.understanding.ids import contains_words, find_identifiers
+from agent.understanding.kinds import kind_of_tool
 from agent.understanding.narrow import closest
 from agent.understanding.understand import Request
 from tools.context import ToolContext
@@ -195,11 +196,12 @@ class Session:
 
     # ---- services of an understood turn (agent/turn/) ------------------------------------------
 
-    def understand(self, text: str, pending_summary: str | None, expecting: str | None = None) -> "Understanding":
+    def understand(self, text: str, pending: PendingAction | None, expecting: str | None = None) -> "Understanding":
         """The understanding step, recorded (audit row + event) and timed. `expecting`: the kind of the
         request the agent just asked the customer to complete."""
         result = self.agent.understander.understand(
-            text, verified=self.customer_id is not None, pending=pending_summary, agent_said=self.last_reply(),
+            text, verified=self.customer_id is not None, pending=pending.summary if pending else None,
+            pending_kind=kind_of_tool(pending.tool) if pending else None, agent_said=self.last_reply(),
             expecting=expecting)
         self.agent.stats.record(result.seconds)
         self._audit("understand", result.dump(), phase="understand", status="error" if result.error else "ok",

@@ -23,7 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from agent.events import PendingAction  # noqa: E402
+from agent.turn.turn import replaces_pending  # noqa: E402
 from agent.understanding.bank import bank, heldout  # noqa: E402
+from agent.understanding.ids import find_identifiers  # noqa: E402
+from agent.understanding.kinds import KINDS  # noqa: E402
 from agent.understanding.narrow import ExampleRetriever, KindClassifier  # noqa: E402
 from agent.understanding.understand import CONVERSATIONAL, Understander  # noqa: E402
 
@@ -71,6 +75,14 @@ def predicted_kinds(u: Any) -> tuple[str, ...]:
     return scored(u.answer, {r.kind for r in u.requests})
 
 
+def waiting(m: dict[str, Any]) -> PendingAction:
+    """The change a pending message answers, as the runtime holds it: its tool, its order (the first
+    id of the agent's question) and the question as its summary."""
+    orders = find_identifiers(m.get("agent") or "").orders
+    return PendingAction(id="bench", tool=KINDS[m["pending"]].tool or m["pending"],
+                         arguments={"order_id": orders[0]} if orders else {}, summary=m.get("agent") or "")
+
+
 def slot_score(m: dict[str, Any], u: Any) -> tuple[int, int]:
     right = total = 0
     got = {r.kind: {"order": r.order, **r.slots} for r in u.requests}
@@ -88,7 +100,9 @@ def run(model: Any, mode: str, messages: list[dict[str, Any]]) -> list[dict[str,
     for m in messages:
         pending = f"{m['pending']} (a change waiting for the customer's yes or no)" if m.get("pending") else None
         got = u.understand(m["text"], verified=m.get("state") != "anonymous", pending=pending,
-                           agent_said=m.get("agent"))
+                           pending_kind=m.get("pending"), agent_said=m.get("agent"))
+        if m.get("pending") and replaces_pending(waiting(m), got.requests, got.answer):
+            got.answer = None  # a counter-proposal: the runtime withdraws the change and proposes this one
         right, total = slot_score(m, got)
         rows.append({"id": m["id"], "lang": m["lang"], "expected": expected_kinds(m), "got": predicted_kinds(got),
                      "ok": expected_kinds(m) == predicted_kinds(got), "slots_right": right, "slots": total,

@@ -88,6 +88,20 @@ def test_a_yes_naming_another_value_for_the_pending_change_proposes_it_instead(t
         texts.CONFIRM, {"summary": session.pending_action.summary}).splitlines()[-1])
 
 
+def test_a_counter_proposal_for_the_pending_change_withdraws_it_and_proposes_the_new_one(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]},
+        {"answer": "other", "lang": "es", "requests": [{"kind": "cancel_order", "order": "W1001", "reason": "mistake"}]})
+    session = agent.session()
+    session.send(f"{JANE} cancel W1001, mistake")
+    first = session.pending_action
+    reply = session.send("mejor así: cancela el W1001, fue un error")  # no new value: the reading says it is other
+    assert order_status(agent, "W1001") == "pending"  # neither version confirmed
+    assert session.pending_action is not None and session.pending_action.id != first.id  # not queued behind it
+    assert "W1001" in reply.text and reply.text.endswith(session.render(
+        texts.CONFIRM, {"summary": session.pending_action.summary}).splitlines()[-1])
+
+
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):
     agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
                               {"lang": "en", "requests": [{"kind": "login"}]})

@@ -59,6 +59,28 @@ def test_schema_refers_to_message_ids_and_answers_pending_first():
         jsonschema.validate({"answer": "yes", "lang": "en", "requests": []}, asks)
 
 
+def test_a_counter_proposal_schema_never_confirms_the_old_change():
+    counter = understanding_schema(allowed_kinds(True, ["modify_order_items"]), (), pending=True, fixed=True,
+                                   counter=True)
+    jsonschema.validate({"answer": "other", "lang": "es", "requests": [{"kind": "modify_order_items"}]}, counter)
+    for answer in ("yes", "no"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"answer": answer, "lang": "es", "requests": [{"kind": "modify_order_items"}]},
+                                counter)
+
+
+@pytest.mark.parametrize("text, pending_kind, counter", [
+    ("make it an XL instead", "modify_order_items", True),
+    ("mejor en talla XL", "modify_order_items", True),
+    ("ok cancel it", "cancel_order", False),  # asks for the pending change itself, but surely a yes
+    ("make it an XL instead", "cancel_order", False),  # another change than the pending one
+])
+def test_a_request_for_the_pending_change_itself_that_is_no_sure_yes_is_a_counter_proposal(text, pending_kind,
+                                                                                          counter):
+    u = Understander(None)
+    assert u.counters(text, u.likely(text, True), pending_kind) is counter
+
+
 def test_verified_customers_have_no_login_kind():
     assert "login" not in {k.name for k in allowed_kinds(verified=True)}
     assert "login" in {k.name for k in allowed_kinds(verified=False)}

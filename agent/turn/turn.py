@@ -32,12 +32,12 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     login = session.login_details(ids)
     if login:
         proc.login(login)
-    understanding = session.understand(text, pending.summary if pending else None,
+    understanding = session.understand(text, pending,
                                        expecting=proc.asked.kind if proc.asked else None)
     proc.understanding = understanding
     proc.login_with_order()
     session.note_language(text, None if understanding.error else understanding.lang)
-    if pending is not None and _replaces(pending, understanding.requests):
+    if pending is not None and replaces_pending(pending, understanding.requests, understanding.answer):
         session.resolve_pending(pending, False, emit)  # "make it an XL instead": proposed in its place
         pending = None
     answered = pending is not None and understanding.answer in ("yes", "no")
@@ -55,14 +55,15 @@ def understood_turn(session: "Session", text: str, emit: "Emit") -> str:
     return session.say(_final(session, composed, text), emit)
 
 
-def _replaces(pending: "PendingAction", requests: list[Request]) -> bool:
-    """A request for the pending change's own tool and order with a value the change does not have
-    ("那换成XL吧" while M -> L waits): a new version of the change, never a yes to the old one."""
+def replaces_pending(pending: "PendingAction", requests: list[Request], answer: str | None = None) -> bool:
+    """A request for the pending change's own tool and order that is no yes to it (the understanding
+    read a counter-proposal), or that carries a value the change does not have ("那换成XL吧" while
+    M -> L waits): a new version of the change, never a yes to the old one."""
     for r in requests:
         kind = KINDS.get(r.kind)
         if kind and kind.tool == pending.tool and r.order in (None, pending.arguments.get("order_id")):
             values = [str(v) for k, v in r.slots.items() if not k.endswith("_words")]
-            if any(not contains_words(pending.summary, v) for v in values):
+            if answer == "other" or any(not contains_words(pending.summary, v) for v in values):
                 return True
     return False
 

@@ -83,6 +83,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 ]}
 
 
+def kind_of_tool(tool: str) -> str | None:
+    """The request kind a tool serves (a pending change's kind)."""
+    return next((k.name for k in KINDS.values() if k.tool == tool), None)
+
+
 # What each value of a customer's choice means: short phrases in the shipped languages (meanings.yaml),
 # compared with the customer's words by meaning (narrow.meaning_of), in any language.
 MEANINGS: dict[str, dict[str, list[str]]] = yaml.safe_load(

@@ -4,7 +4,7 @@
 - `order` is an enum of the order ids code found in the message: the model refers, never writes one;
 - while a change is pending, the answer to it comes first: yes / no, or other plus new requests; a
   message that also asks for something answers yes / other and carries its requests ("yes, and also
-  track W1003");
+  track W1003"); one that asks for the pending change itself, differently, is a new version of it;
 - a verified customer has no `login` kind; the classifier (narrow.py) may cut the kinds further.
 """
 
@@ -50,10 +50,11 @@ def _requests(kinds: list[Kind], orders: tuple[str, ...], fixed: bool,
 
 
 def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending: bool,
-                         fixed: bool = False, asks: bool = False,
+                         fixed: bool = False, asks: bool = False, counter: bool = False,
                          assigned: list[str | None] | None = None) -> dict[str, Any]:
     """`asks`: a change is pending and the message asks for something too: its answer (yes or other)
-    and its requests, in one object."""
+    and its requests, in one object. `counter`: it asks for the pending change itself, differently
+    ("make it an XL instead"): a new version (other), never a yes to the old one."""
     body = {"lang": LANG, "requests": _requests(kinds, orders, fixed, assigned)}
     if not pending:
         return {"type": "object", "properties": body, "required": ["lang", "requests"],
@@ -62,7 +63,7 @@ def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending:
              "additionalProperties": False}
     # a message that asks for something may confirm too, never decline: "wait, where is W1003 first?"
     # withdraws nothing (measured: given "no" here, the 1.5B model declined such interjections)
-    answer = {"enum": ["yes", "other"]} if asks else {"const": "other"}
+    answer = {"const": "other"} if counter else {"enum": ["yes", "other"]} if asks else {"const": "other"}
     with_requests = {"type": "object", "properties": {"answer": answer, **body},
                      "required": ["answer", "lang", "requests"], "additionalProperties": False}
-    return with_requests if asks else {"anyOf": [short, with_requests]}
+    return with_requests if asks or counter else {"anyOf": [short, with_requests]}

@@ -144,15 +144,29 @@ class Understander:
         decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
         if expecting in allowed and self.answers(text, decided):
             return [expecting]
-        if not verified and (ids.login or ids.login_with_order()) and set(decided) <= {*CONVERSATIONAL, "out_of_scope"}:
+        if not verified and (ids.login or ids.login_with_order()) and self.no_request(text, decided):
             return ["login"]  # login details and no request of the store's: a login ("typed it three times!!")
         return decided or ["smalltalk" if verified else "clarify"]  # a login once verified: nothing to do
+
+    def no_request(self, text: str, decided: list[str]) -> bool:
+        """The message asks nothing of the store: only conversation, or no kind the classifier is
+        even half sure of."""
+        return set(decided) <= {*CONVERSATIONAL, "out_of_scope"} or self.narrower.ranked(text)[0][1] < UNSURE
 
     def answers(self, text: str, decided: list[str]) -> bool:
         """After the agent asked to complete a request: the message answers that question when it makes
         no request the classifier is sure of (a bare "CA", a reason: "the delivery is too late")."""
         top = self.narrower.ranked(text)[0][1]
         return top < UNSURE or set(decided) <= CONVERSATIONAL and (not decided or top < SURE)
+
+    def counters(self, text: str, likely: list[str] | None, pending_kind: str | None) -> bool:
+        """While a change is pending: the message asks for that change itself and is no sure yes
+        ("那换成XL吧", "mejor en talla XL" while M -> L waits): a counter-proposal, in any language.
+        "ok cancel it" asks for the pending cancellation too, but the classifier is sure it is a yes."""
+        if self.narrower is None or not likely or pending_kind is None or likely[0] != pending_kind:
+            return False
+        said, p = self.narrower.answer(text)
+        return not (said == "yes" and p >= ANSWER_SURE)
 
     def checked_answer(self, text: str, answer: str | None) -> str | None:
         """The model's yes / no to a pending change, unless the classifier is sure the message says
@@ -166,17 +180,19 @@ class Understander:
             return answer
         return "no" if said == "no" else "other"
 
-    def understand(self, text: str, *, verified: bool, pending: str | None = None,
+    def understand(self, text: str, *, verified: bool, pending: str | None = None, pending_kind: str | None = None,
                    agent_said: str | None = None, expecting: str | None = None) -> Understanding:
+        """`pending`: the summary of the change waiting for a yes or no; `pending_kind`: its kind."""
         ids = find_identifiers(text)
         started = time.perf_counter()
         likely = self.likely(text, verified, agent_said, expecting, ids)
+        counter = pending is not None and self.counters(text, likely, pending_kind)
         asks = pending is not None and self.asks_something(likely, text)
         kinds = allowed_kinds(verified, likely)
         fixed = self.mode == "decide" and likely is not None
         assigned = self.narrower.assign_orders(text, [k.name for k in kinds]) if fixed else None
         schema = understanding_schema(kinds, ids.orders, pending=pending is not None, fixed=fixed, asks=asks,
-                                      assigned=assigned)
+                                      counter=counter, assigned=assigned)
         try:
             reply = self.model.structured(self.messages(text, agent_said=agent_said, pending=pending, likely=likely),
                                           schema, max_tokens=MAX_TOKENS)
