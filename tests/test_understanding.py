@@ -73,6 +73,7 @@ def test_a_counter_proposal_schema_never_confirms_the_old_change():
     ("make it an XL instead", "modify_order_items", True),
     ("mejor en talla XL", "modify_order_items", True),
     ("ok cancel it", "cancel_order", False),  # asks for the pending change itself, but surely a yes
+    ("no wait, don't cancel it", "cancel_order", False),  # ... surely a no
     ("make it an XL instead", "cancel_order", False),  # another change than the pending one
 ])
 def test_a_request_for_the_pending_change_itself_that_is_no_sure_yes_is_a_counter_proposal(text, pending_kind,

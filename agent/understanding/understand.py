@@ -160,13 +160,14 @@ class Understander:
         return top < UNSURE or set(decided) <= CONVERSATIONAL and (not decided or top < SURE)
 
     def counters(self, text: str, likely: list[str] | None, pending_kind: str | None) -> bool:
-        """While a change is pending: the message asks for that change itself and is no sure yes
+        """While a change is pending: the message asks for that change itself and is no sure yes or no
         ("那换成XL吧", "mejor en talla XL" while M -> L waits): a counter-proposal, in any language.
-        "ok cancel it" asks for the pending cancellation too, but the classifier is sure it is a yes."""
+        "ok cancel it" asks for the pending cancellation too, but the classifier is sure it is a yes;
+        "no wait, don't" read with the agent's question is the change's kind, but surely a no."""
         if self.narrower is None or not likely or pending_kind is None or likely[0] != pending_kind:
             return False
         said, p = self.narrower.answer(text)
-        return not (said == "yes" and p >= ANSWER_SURE)
+        return said == "other" or p < ANSWER_SURE
 
     def checked_answer(self, text: str, answer: str | None) -> str | None:
         """The model's yes / no to a pending change, unless the classifier is sure the message says
