@@ -198,11 +198,14 @@ class Session:
 
     def understand(self, text: str, pending: PendingAction | None, expecting: str | None = None) -> "Understanding":
         """The understanding step, recorded (audit row + event) and timed. `expecting`: the kind of the
-        request the agent just asked the customer to complete."""
+        request the agent just asked the customer to complete. The agent's last words frame the message
+        only when they asked something (a question to complete a request, a change to confirm): after
+        a done or denied request, "yes, please do that" is no request to do it again."""
+        asked = pending is not None or expecting is not None
         result = self.agent.understander.understand(
             text, verified=self.customer_id is not None, pending=pending.summary if pending else None,
-            pending_kind=kind_of_tool(pending.tool) if pending else None, agent_said=self.last_reply(),
-            expecting=expecting)
+            pending_kind=kind_of_tool(pending.tool) if pending else None,
+            agent_said=self.last_reply() if asked else None, expecting=expecting)
         self.agent.stats.record(result.seconds)
         self._audit("understand", result.dump(), phase="understand", status="error" if result.error else "ok",
                     message=result.error or result.raw)

@@ -102,6 +102,15 @@ def test_a_counter_proposal_for_the_pending_change_withdraws_it_and_proposes_the
         texts.CONFIRM, {"summary": session.pending_action.summary}).splitlines()[-1])
 
 
+def test_the_agents_done_message_does_not_frame_the_next_one(tmp_path):
+    agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "handoff"}]},
+                              {"lang": "en", "requests": [{"kind": "clarify"}]})
+    session = agent.session()
+    session.send("Can someone from your team call me back?")
+    session.send("Yes, please do that.")  # nothing was asked: no reading framed by "a human has been asked"
+    assert "Agent:" not in model.requests[1].messages[-1]["content"]
+
+
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):
     agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
                               {"lang": "en", "requests": [{"kind": "login"}]})
