@@ -111,6 +111,18 @@ def test_the_agents_done_message_does_not_frame_the_next_one(tmp_path):
     assert "Agent:" not in model.requests[1].messages[-1]["content"]
 
 
+def test_an_address_change_without_a_street_meets_the_orders_status_rule_before_a_question(tmp_path):
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "modify_order_address", "order": "W1003", "city": "Oakland"}]},
+        {"lang": "en", "requests": [{"kind": "modify_order_address", "order": "W1001", "city": "Oakland"}]})
+    session = agent.session()
+    shipped = session.send(f"{JANE} redirect W1003 to Oakland")  # shipped: refused by its rule, not asked
+    assert "shipped" in shipped.text and render(texts.ASK_ADDRESS, {}, "en") not in shipped.text
+    pending = session.send("and W1001 to Oakland")  # may change: asked for the full address
+    assert pending.text.endswith(render(texts.ASK_ADDRESS, {}, "en"))
+    assert session.pending_action is None
+
+
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):
     agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
                               {"lang": "en", "requests": [{"kind": "login"}]})

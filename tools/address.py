@@ -29,7 +29,8 @@ LABELS = {"address_line1": N_("street and number"), "address_line2": N_("apartme
 
 
 class Address(BaseModel):
-    address_line1: FreeText(200, min_length=1) = Field(description="Street and number.")
+    # left out, the write is refused by the country's rule naming it (after the order's own rules)
+    address_line1: FreeText(200, min_length=1) | None = Field(default=None, description="Street and number.")
     address_line2: FreeText(200) | None = Field(default=None, description="Apartment, suite, etc.")
     # city and zip code may be left out: the write is then refused by the country's rule naming them
     city: FreeText(100, min_length=1) | None = Field(default=None, description="City.")

@@ -20,6 +20,7 @@ from agent.understanding.ids import Identifiers
 from agent.understanding.kinds import KINDS
 from agent.understanding.narrow import without_login
 from agent.understanding.understand import Request, Understanding
+from tools.address import COMPLETE_RULE
 from tools.i18n import Listing
 from tools.registry import get_tool
 from tools.results import ToolResult
@@ -229,8 +230,17 @@ class Processor:
         return {**args, "category": category, "summary": self.summary()}
 
     def _args_modify_order_address(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+        """No street given: the tool's own rules first (an order that has shipped is refused by its
+        status rule, not asked for an address it cannot take), then the question."""
         address = self.address(request)
-        return {**args, **address} if address else self.ask(texts.ASK_ADDRESS, request, about=ADDRESS)
+        if address:
+            return {**args, **address}
+        result = self.session.run_tool("modify_order_address", args, self.emit)
+        if result.rule != COMPLETE_RULE:
+            self.relay(result)
+            self.follow_up(result)
+            return None
+        return self.ask(texts.ASK_ADDRESS, request, about=ADDRESS)
 
     def _args_modify_order_items(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         """The line and the variant are the ones the customer's words name among the order's variants
