@@ -123,6 +123,14 @@ def test_an_address_change_without_a_street_meets_the_orders_status_rule_before_
     assert session.pending_action is None
 
 
+def test_an_item_change_on_a_delivered_order_is_refused_by_its_rule_before_asking_which_item(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "modify_order_items", "order": "W1002"}]})
+    session = agent.session()
+    reply = session.send(f"{JANE} change the thingy in W1002 to the other one")  # names no item or variant
+    assert "W1002" in reply.text and "delivered" in reply.text
+    assert render(texts.ASK_ITEM, {"order_id": "W1002"}, "en") not in reply.text
+
+
 def test_a_request_before_login_waits_for_it_without_another_model_step(tmp_path):
     agent, model = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "track_shipment", "order": "W1003"}]},
                               {"lang": "en", "requests": [{"kind": "login"}]})

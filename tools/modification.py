@@ -113,7 +113,8 @@ def _price_change(ctx: ToolContext, pm: PaymentMethod | None, difference: int) -
 
 class ModifyOrderItemsArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1001.")
-    line_id: StrictInt = Field(description="The item line to change (line_id from get_order or list_variants).")
+    line_id: StrictInt | None = Field(default=None,
+                                      description="The item line to change (line_id from get_order or list_variants).")
     new_variant: FreeText(100) | None = Field(default=None,
                                               description="The variant wanted: a variant_id from list_variants or its options as the customer says them, e.g. 'L' or 'Black / L'. Leave empty to keep the variant.")
     new_quantity: StrictInt | None = Field(default=None, ge=1, le=99,
@@ -127,10 +128,10 @@ def modify_order_items(ctx: ToolContext, args: ModifyOrderItemsArgs) -> Plan | T
     order = customer_order(ctx, args.order_id)
     if order is None:
         return order_not_found(args.order_id)
-    if args.new_variant is None and args.new_quantity is None:
-        return error("Say what to change: new_variant, new_quantity or both.")
-    if order.status not in rules.item_statuses:
+    if order.status not in rules.item_statuses:  # the order's rule first: no detail changes it
         return _status_denial("modification.item_statuses", order, rules.item_statuses, msg(N_("items")))
+    if args.line_id is None or args.new_variant is None and args.new_quantity is None:
+        return error("Say which item line (line_id) and what to change: new_variant, new_quantity or both.")
     line = next((l for l in order.lines if l.id == args.line_id), None)
     if line is None:
         return error(f"Order {order.id} has no item line {args.line_id}. Its lines are "

@@ -235,12 +235,8 @@ class Processor:
         address = self.address(request)
         if address:
             return {**args, **address}
-        result = self.session.run_tool("modify_order_address", args, self.emit)
-        if result.rule != COMPLETE_RULE:
-            self.relay(result)
-            self.follow_up(result)
-            return None
-        return self.ask(texts.ASK_ADDRESS, request, about=ADDRESS)
+        return None if self.refused("modify_order_address", args) else self.ask(texts.ASK_ADDRESS, request,
+                                                                                  about=ADDRESS)
 
     def _args_modify_order_items(self, request: Request, args: dict[str, Any]) -> dict[str, Any] | None:
         """The line and the variant are the ones the customer's words name among the order's variants
@@ -257,6 +253,8 @@ class Processor:
         if len(named) == 1:
             line, option = named[0]
         if line is None or option is None and quantity is None:
+            if self.refused("modify_order_items", args):
+                return None
             return self.ask(texts.ASK_ITEM, request, about=("item", "option", "quantity"), order_id=args["order_id"])
         return {**args, "line_id": line, **({"new_variant": option} if option else {}),
                 **({"new_quantity": quantity} if quantity is not None else {})}
@@ -380,6 +378,17 @@ class Processor:
             address["zip_code"] = zip_code
         street = address.get("address_line1", "")
         return address if any(c.isalpha() for c in street) else None  # a street has a name (not a bare zip)
+
+    def refused(self, tool: str, known: dict[str, Any]) -> bool:
+        """Before asking for a change's missing details: the tool's own rules on what is known. An order
+        that can no longer change is refused by its status rule (relayed), never asked about; a refusal
+        for the missing details themselves (address.complete) leaves the question to be asked."""
+        result = self.session.run_tool(tool, known, self.emit)
+        if result.status != "denied" or result.rule == COMPLETE_RULE:
+            return False
+        self.relay(result)
+        self.follow_up(result)
+        return True
 
     def ask(self, question: str, request: Request, about: tuple[str, ...] = (), **params: Any) -> None:
         """Ask the customer; their answer completes `request` (`about`: the slots the question is about,
