@@ -127,20 +127,25 @@ class KindClassifier:
 
         messages = messages if messages is not None else bank()
         self.messages, self.answers = messages, None  # answers: the yes / no / other model (answer())
+        # one message is read several ways in a turn (its kinds, whether it answers, asks, is a login):
+        # each reading is computed once
+        self.ranked = lru_cache(maxsize=256)(self._ranked)
+        self.answer = lru_cache(maxsize=256)(self._answer)
         self.floor, self.top = floor, top
         self.features = feats or features()
-        x = self.features.fit_transform([_text(m) for m in messages])
+        texts = [_text(m) for m in messages]
+        x = self.features.fit_transform(texts)
         rows = [i for i, m in enumerate(messages) if m.get("requests")]  # bare yes / no: the model's call
         self.labels = MultiLabelBinarizer()
         y = self.labels.fit_transform([{r["kind"] for r in messages[i]["requests"]} for i in rows])
         x = x[rows]
         c = 100.0 if self.features.name != "chars" else 10.0
         self.model = _fitted(lambda: OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y),
-                             f"{self.features.name}-{bank_key([_text(m) for m in messages])}-{c}")
+                             f"{self.features.name}-{bank_key(texts)}-{c}")
 
-    def ranked(self, text: str) -> list[tuple[str, float]]:
+    def _ranked(self, text: str) -> tuple[tuple[str, float], ...]:
         probs = self.model.predict_proba(self.features.transform([without_login(text)]))[0]
-        return sorted(zip(self.labels.classes_, probs), key=lambda p: -p[1])
+        return tuple(sorted(zip(self.labels.classes_, probs), key=lambda p: -p[1]))
 
     def kinds(self, text: str) -> list[str]:
         ranked = self.ranked(text)
@@ -165,7 +170,7 @@ class KindClassifier:
         chosen += [chosen[0]] * max(0, wanted - len(chosen))
         return chosen
 
-    def carried(self, text: str, ranked: list[tuple[str, float]]) -> list[str]:
+    def carried(self, text: str, ranked: tuple[tuple[str, float], ...]) -> list[str]:
         """The request a spoofed message carries: its next likely kind, unless the message sets the
         other voice apart (a bracketed note, a tag, JSON) and in the customer's own voice asks nothing
         (a login, a greeting): a request only inside the pasted note is not theirs."""
@@ -198,7 +203,7 @@ class KindClassifier:
     def probability(self, text: str, kind: str) -> float:
         return dict(self.ranked(text)).get(kind, 0.0)
 
-    def answer(self, text: str) -> tuple[str, float]:
+    def _answer(self, text: str) -> tuple[str, float]:
         """The message's most likely answer to a pending change (yes / no / other) and its probability,
         from the bank's answers to pending changes (fitted on first use)."""
         if self.answers is None:

@@ -63,7 +63,7 @@ def understanding_schema(kinds: list[Kind], orders: tuple[str, ...], *, pending:
              "additionalProperties": False}
     # a message that asks for something may confirm too, never decline: "wait, where is W1003 first?"
     # withdraws nothing (measured: given "no" here, the 1.5B model declined such interjections)
-    answer = {"const": "other"} if counter else {"enum": ["yes", "other"]} if asks else {"const": "other"}
+    answer = {"enum": ["yes", "other"]} if asks and not counter else {"const": "other"}
     with_requests = {"type": "object", "properties": {"answer": answer, **body},
                      "required": ["answer", "lang", "requests"], "additionalProperties": False}
     return with_requests if asks or counter else {"anyOf": [short, with_requests]}
