@@ -233,3 +233,21 @@ def test_the_classifier_may_take_a_yes_or_no_away_but_never_give_one():
     assert u.checked_answer("no wait, don't", "yes") == "no"
     assert u.checked_answer("wait, how long does express shipping take?", "no") == "other"
     assert u.checked_answer("wait, how long does express shipping take?", "other") == "other"
+
+
+def test_an_edited_bank_refits_the_answer_reader_too(tmp_path, monkeypatch):
+    """The n-grams are fitted on the whole bank: a bank edit that leaves the pending answers alone still
+    changes their input, so a cached answer reader must not be reused (it crashed a turn: wrong width)."""
+    from agent.understanding.narrow import CharFeatures, KindClassifier
+
+    monkeypatch.setenv("SUPPORT_AGENT_CACHE", str(tmp_path))
+    answers = [{"state": "pending", "text": t, "answer": a, "requests": []}
+               for t, a in [("yes", "yes"), ("sure, go ahead", "yes"), ("no", "no"), ("don't", "no"),
+                            ("what sizes are there?", "other")]]
+    asks = [{"text": "where is W1003", "requests": [{"kind": "track_shipment"}]},
+            {"text": "cancel W1001", "requests": [{"kind": "cancel_order"}]}]
+    before = KindClassifier(answers + asks, feats=CharFeatures())
+    assert before.answer("yes please")[0] == "yes"
+    more = asks + [{"text": "zeigen Sie mir bitte ausführlich meine Bestellungen", "requests": [{"kind": "list_orders"}]}]
+    after = KindClassifier(answers + more, feats=CharFeatures())
+    assert after.answer("yes please")[0] == "yes"

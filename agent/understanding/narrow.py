@@ -134,6 +134,7 @@ class KindClassifier:
         self.floor, self.top = floor, top
         self.features = feats or features()
         texts = [_text(m) for m in messages]
+        self.key = f"{self.features.name}-{bank_key(texts)}"  # the feature space: every fitted model's key
         x = self.features.fit_transform(texts)
         rows = [i for i, m in enumerate(messages) if m.get("requests")]  # bare yes / no: the model's call
         self.labels = MultiLabelBinarizer()
@@ -141,7 +142,7 @@ class KindClassifier:
         x = x[rows]
         c = 100.0 if self.features.name != "chars" else 10.0
         self.model = _fitted(lambda: OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y),
-                             f"{self.features.name}-{bank_key(texts)}-{c}")
+                             f"{self.key}-{c}")
 
     def _ranked(self, text: str) -> tuple[tuple[str, float], ...]:
         probs = self.model.predict_proba(self.features.transform([without_login(text)]))[0]
@@ -216,7 +217,9 @@ class KindClassifier:
                 x = self.features.transform(texts)
                 return LogisticRegression(C=100.0, max_iter=3000).fit(x, [m["answer"] for m in pending])
 
-            self.answers = _fitted(fit, f"answers-{self.features.name}-{bank_key(texts)}")
+            # keyed by the feature space too: the n-grams are fitted on the whole bank, so any bank edit
+            # changes the answers' input width even when the answers stay the same
+            self.answers = _fitted(fit, f"answers-{self.key}-{bank_key(texts)}")
         probs = self.answers.predict_proba(self.features.transform([without_login(text)]))[0]
         best = int(np.argmax(probs))
         return str(self.answers.classes_[best]), float(probs[best])
