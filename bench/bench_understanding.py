@@ -100,7 +100,7 @@ def run(model: Any, mode: str, messages: list[dict[str, Any]]) -> list[dict[str,
     for m in messages:
         pending = f"{m['pending']} (a change waiting for the customer's yes or no)" if m.get("pending") else None
         got = u.understand(m["text"], verified=m.get("state") != "anonymous", pending=pending,
-                           pending_kind=m.get("pending"), agent_said=m.get("agent"))
+                           pending_kind=m.get("pending"), agent_said=m.get("agent"), expecting=m.get("expecting"))
         if m.get("pending") and replaces_pending(waiting(m), got.requests, got.answer):
             got.answer = None  # a counter-proposal: the runtime withdraws the change and proposes this one
         right, total = slot_score(m, got)
