@@ -251,3 +251,19 @@ def test_an_edited_bank_refits_the_answer_reader_too(tmp_path, monkeypatch):
     more = asks + [{"text": "zeigen Sie mir bitte ausführlich meine Bestellungen", "requests": [{"kind": "list_orders"}]}]
     after = KindClassifier(answers + more, feats=CharFeatures())
     assert after.answer("yes please")[0] == "yes"
+
+
+def test_a_relabelled_bank_refits_the_kind_reader(tmp_path, monkeypatch):
+    """The same texts with a corrected label must not reuse the model fitted on the old label."""
+    from agent.understanding.narrow import CharFeatures, KindClassifier
+
+    monkeypatch.setenv("SUPPORT_AGENT_CACHE", str(tmp_path))
+    texts = ["where is W1003", "track my parcel", "cancel W1001", "please cancel my order"]
+
+    def bank(last: str) -> list[dict]:
+        kinds = ["track_shipment", "track_shipment", "cancel_order", last]
+        return [{"text": t, "requests": [{"kind": k}]} for t, k in zip(texts, kinds)]
+
+    assert KindClassifier(bank("cancel_order"), feats=CharFeatures()).probability("please cancel my order", "list_orders") == 0
+    relabelled = KindClassifier(bank("list_orders"), feats=CharFeatures())
+    assert relabelled.ranked("please cancel my order")[0][0] == "list_orders"

@@ -138,11 +138,12 @@ class KindClassifier:
         x = self.features.fit_transform(texts)
         rows = [i for i, m in enumerate(messages) if m.get("requests")]  # bare yes / no: the model's call
         self.labels = MultiLabelBinarizer()
-        y = self.labels.fit_transform([{r["kind"] for r in messages[i]["requests"]} for i in rows])
+        kinds = [sorted({r["kind"] for r in messages[i]["requests"]}) for i in rows]
+        y = self.labels.fit_transform(kinds)
         x = x[rows]
         c = 100.0 if self.features.name != "chars" else 10.0
         self.model = _fitted(lambda: OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y),
-                             f"{self.key}-{c}")
+                             f"{self.key}-{bank_key(kinds)}-{c}")  # a relabelled message refits it too
 
     def _ranked(self, text: str) -> tuple[tuple[str, float], ...]:
         probs = self.model.predict_proba(self.features.transform([without_login(text)]))[0]
@@ -219,7 +220,8 @@ class KindClassifier:
 
             # keyed by the feature space too: the n-grams are fitted on the whole bank, so any bank edit
             # changes the answers' input width even when the answers stay the same
-            self.answers = _fitted(fit, f"answers-{self.key}-{bank_key(texts)}")
+            labelled = bank_key([[m["text"], m["answer"]] for m in pending])
+            self.answers = _fitted(fit, f"answers-{self.key}-{labelled}")
         probs = self.answers.predict_proba(self.features.transform([without_login(text)]))[0]
         best = int(np.argmax(probs))
         return str(self.answers.classes_[best]), float(probs[best])
