@@ -85,6 +85,13 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_END.split(normalize(text)) if c.strip()]
 
 
+def beside_login(text: str, ids: Identifiers) -> str:
+    """The clauses of a message that hold none of its login details: what it says besides logging in
+    ("priya@example.com, zip 02139. I see two charges on W5002!" -> "I see two charges on W5002")."""
+    login = {*ids.emails, *ids.zips}
+    return " ".join(c for c in clauses(text) if not any(v in c.casefold() for v in login))
+
+
 def order_clauses(text: str) -> dict[str, str]:
     """Each order id of the message with the words said about it: the clause it stands in; when one
     clause names several, each id takes the words from the id before it up to itself, and the last

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import jsonschema
 from pydantic import BaseModel, Field
 
-from agent.understanding.ids import Identifiers, find_identifiers
+from agent.understanding.ids import Identifiers, beside_login, find_identifiers
 from agent.understanding.kinds import KINDS
 from agent.understanding.prompt import system_prompt, user_message
 from agent.understanding.schema import allowed_kinds, request_branch, understanding_schema
@@ -142,6 +142,10 @@ class Understander:
         ids = ids or find_identifiers(text)
         wanted = len(ids.orders)
         decided = [k for k in self.narrower.decide(text, agent_said, wanted=wanted) if k in allowed]
+        if not decided and verified and ids.emails:
+            # read as a login, which code has done: what else the message says is its request
+            rest = beside_login(text, ids)
+            decided = [k for k in self.narrower.decide(rest, wanted=wanted) if k in allowed] if rest else []
         if expecting in allowed and self.answers(text, decided):
             return [expecting]
         if not verified and (ids.login or ids.login_with_order()) and self.no_request(text, decided):
@@ -150,8 +154,8 @@ class Understander:
 
     def no_request(self, text: str, decided: list[str]) -> bool:
         """The message asks nothing of the store: only conversation, or no kind the classifier is
-        even half sure of."""
-        return set(decided) <= {*CONVERSATIONAL, "out_of_scope"} or self.narrower.ranked(text)[0][1] < UNSURE
+        sure of (beside login details, "I've typed them three times!!!" is about the login itself)."""
+        return set(decided) <= {*CONVERSATIONAL, "out_of_scope"} or self.narrower.ranked(text)[0][1] < SURE
 
     def answers(self, text: str, decided: list[str]) -> bool:
         """After the agent asked to complete a request: the message answers that question when it makes
