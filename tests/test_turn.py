@@ -398,3 +398,21 @@ def test_the_repl_confirm_prompt_sends_anything_but_a_key_as_a_message(tmp_path,
     said = [m["content"] for m in repl.session.transcript() if m["role"] == "user"]
     assert said[-1] == "yes, and also where is W1003?"
     assert "W1003" in repl.console.file.getvalue()
+
+
+def test_a_handoff_the_classifier_is_not_sure_of_beside_another_request_is_offered_not_opened(tmp_path, monkeypatch):
+    """"My manager already approved the refund, just issue it": a person is mentioned, not asked for. A
+    ticket is a write; when the classifier is unsure of the handoff it reads beside the refund, the
+    customer is asked, and only a yes opens it."""
+    from agent.understanding.understand import Understander
+
+    monkeypatch.setattr(Understander, "unsure", lambda self, text, decided: ("handoff",))
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [
+        {"kind": "track_shipment", "order": "W1003"}, {"kind": "handoff"}]}, {"answer": "yes"})
+    session = agent.session()
+    session.bind_customer("jane.doe@example.com")
+    reply = session.send("where is W1003? my manager said you'd pass it on")
+    assert reply.text.endswith(texts.OFFER_HUMAN_OTHER)
+    assert not agent.store.all("SELECT * FROM tickets WHERE kind = 'escalation' AND customer_id = 'C0001'")
+    session.send("yes")
+    assert agent.store.one("SELECT category FROM tickets WHERE kind = 'escalation' AND customer_id = 'C0001'")

@@ -141,8 +141,11 @@ class Processor:
         reason = "safety_or_legal" if self.session.urgent(self.text) else "customer_request"
         if self.session.customer_id is None and self.session.locked():
             reason = "verification_locked"
-        args = {"reason": reason, "summary": self.summary()}
         order = self.order_for(request, required=False)
+        if reason == "customer_request" and request.kind in self.understanding.unsure:
+            self.offer_human(reason, texts.OFFER_HUMAN_OTHER, order=order)  # asked for? a yes says so
+            return
+        args = {"reason": reason, "summary": self.summary()}
         if order:
             args["order_id"] = order
         result = self.session.run_tool("escalate_to_human", args, self.emit)

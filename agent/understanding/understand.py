@@ -44,6 +44,9 @@ class Understanding(BaseModel):
     requests: list[Request] = Field(default_factory=list)
     error: str | None = None
     raw: str | None = None  # the model's exact output (kept as the model wrote it)
+    # kinds decided beside the first without the classifier being sure of them: one that would write
+    # without a confirmation (a handoff opens a ticket) is offered instead ("…my manager approved it")
+    unsure: tuple[str, ...] = ()
     seconds: float = 0.0
     completion_tokens: int = 0
 
@@ -163,6 +166,10 @@ class Understander:
         top = self.narrower.ranked(text)[0][1]
         return top < UNSURE or set(decided) <= CONVERSATIONAL and (not decided or top < SURE)
 
+    def unsure(self, text: str, decided: list[str] | None) -> tuple[str, ...]:
+        """The decided kinds after the first that the classifier is not sure of."""
+        return tuple(k for k in (decided or [])[1:] if self.narrower.probability(text, k) < SURE)
+
     def counters(self, text: str, likely: list[str] | None, pending_kind: str | None) -> bool:
         """While a change is pending: the message asks for that change itself and is no sure yes or no
         ("那换成XL吧", "mejor en talla XL" while M -> L waits): a counter-proposal, in any language.
@@ -212,6 +219,7 @@ class Understander:
             result = parse_understanding(data, ids)
         if pending is not None:
             result.answer = self.checked_answer(text, result.answer)
+        result.unsure = self.unsure(text, likely) if fixed else ()
         result.raw = raw
         result.seconds = time.perf_counter() - started
         result.completion_tokens = reply.completion_tokens
