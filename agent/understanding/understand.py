@@ -157,8 +157,8 @@ class Understander:
 
     def no_request(self, text: str, decided: list[str]) -> bool:
         """The message asks nothing of the store: only conversation, or no kind the classifier is
-        sure of (beside login details, "I've typed them three times!!!" is about the login itself)."""
-        return set(decided) <= {*CONVERSATIONAL, "out_of_scope"} or self.narrower.ranked(text)[0][1] < SURE
+        even half sure of (a real request beside login details is often only 0.6-0.8 sure: kept)."""
+        return set(decided) <= {*CONVERSATIONAL, "out_of_scope"} or self.narrower.ranked(text)[0][1] < UNSURE
 
     def answers(self, text: str, decided: list[str]) -> bool:
         """After the agent asked to complete a request: the message answers that question when it makes
