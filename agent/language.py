@@ -32,7 +32,12 @@ MIN_LETTERS_MODEL_ONLY = 12  # a language lingua does not know: only the model's
 
 @lru_cache(maxsize=1)
 def _detector():
-    return LanguageDetectorBuilder.from_languages(*DETECTED).build()
+    return LanguageDetectorBuilder.from_languages(*DETECTED).with_preloaded_language_models().build()
+
+
+def warm() -> None:
+    """Load the detector's language models now (lazily, the first detection takes a second)."""
+    _detector()
 
 
 def shipped_languages() -> set[str]:

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from agent import language
+from agent.messages import SHIPPED
 from agent.models.base import ChatModel
 from agent.records import Records, open_records, redact_url, same_database, store_target
 from agent.session import Session
@@ -88,13 +90,17 @@ class SupportAgent:
         return Session(self, session_id)
 
     def warm(self) -> None:
-        """Prefill the model's prompt prefix (embedded model; a no-op elsewhere)."""
-        classifier = threading.Thread(target=lambda: self.understander.narrower, daemon=True)
-        classifier.start()  # the kind classifier loads while the model does
+        """Load what the first turn needs while the model loads: the kind classifier and the language
+        detector; prefill the model's prompt prefix and build its grammar (embedded model)."""
+        loading = [threading.Thread(target=lambda: self.understander.narrower, daemon=True),
+                   threading.Thread(target=lambda: (language.warm(), SHIPPED.plurals), daemon=True)]
+        for thread in loading:
+            thread.start()
         warm = getattr(self.model, "warm", None)
         if warm is not None:
             warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
-        classifier.join()
+        for thread in loading:
+            thread.join()
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),

@@ -84,7 +84,7 @@ print(time.time() - t0)
 """
 
 
-def cold(runs: int = 3) -> dict:
+def cold(runs: int = 5) -> dict:
     db = store(Path(tempfile.mkdtemp()))
     seconds = []
     for _ in range(runs):

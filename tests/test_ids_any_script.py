@@ -71,3 +71,14 @@ def test_without_identifiers_keeps_only_words():
     assert without_identifiers("W1003").strip() == ""
     assert without_identifiers("jane.doe@example.com 94107").strip() == ""
     assert without_identifiers("订单W1003在哪").replace(" ", "") == "订单在哪"
+
+
+def test_every_unicode_space_separator_is_a_plain_space():
+    import sys
+    import unicodedata
+
+    from agent.understanding.ids import normalize
+
+    spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs")
+    assert normalize(f"a{spaces}b") == "a" + " " * len(spaces) + "b"
+    assert normalize("订单\u3000W1003\u1680到了吗") == "订单 W1003 到了吗"

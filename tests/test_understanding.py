@@ -279,3 +279,23 @@ def test_a_relabelled_bank_refits_the_kind_reader(tmp_path, monkeypatch):
     assert KindClassifier(bank("cancel_order"), feats=CharFeatures()).probability("please cancel my order", "list_orders") == 0
     relabelled = KindClassifier(bank("list_orders"), feats=CharFeatures())
     assert relabelled.ranked("please cancel my order")[0][0] == "list_orders"
+
+
+def test_the_parsed_bank_is_kept_per_version_of_the_file(tmp_path, monkeypatch):
+    """A fresh process reads the bank parsed by an earlier one; an edited file is parsed again, and a
+    cache file that cannot be read is rebuilt, never an error."""
+    from agent.understanding.bank import load_messages
+
+    monkeypatch.setenv("SUPPORT_AGENT_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "examples.yaml"
+    path.write_text("- text: where is W1003\n  requests: [{kind: track_shipment}]\n", encoding="utf-8")
+    assert load_messages(str(path))[0]["text"] == "where is W1003"
+    kept = list((tmp_path / "cache").glob("bank-*.pkl"))
+    assert len(kept) == 1
+    kept[0].write_bytes(b"not a pickle")
+    load_messages.cache_clear()
+    assert load_messages(str(path))[0]["text"] == "where is W1003"
+    path.write_text("- text: cancel W1001\n  requests: [{kind: cancel_order}]\n", encoding="utf-8")
+    load_messages.cache_clear()
+    assert load_messages(str(path))[0]["text"] == "cancel W1001"
+    assert len(list((tmp_path / "cache").glob("bank-*.pkl"))) == 2

@@ -266,6 +266,7 @@ class LocalServer:
         params.use_jinja = True
         params.sampling.temp = 0
         params.warmup = False
+        params.fit_params = False  # fitting to device memory loads the model twice (0.8 s); a CPU has no device to fit
         params.verbosity = int(os.environ.get("SUPPORT_AGENT_LLAMA_VERBOSITY", "1"))  # llama.cpp logs to stderr; 3 = info
         params.hostnames = [host]
         params.port = port or _free_port()
@@ -441,13 +442,13 @@ class EmbeddedModel:
         with server.lock:
             restored = server.restore_slot(filename)
             saved = False
+            assert self._client is not None
+            probe = prefix + [{"role": "user", "content": "hi"}]
+            if schema is not None:  # builds the grammar tokenizer the first constrained request needs (1.3 s)
+                self._client.structured(probe, schema, max_tokens=1)
+            elif not restored:
+                self._client._create({"messages": probe, "max_tokens": 1, "temperature": 0.0})
             if not restored:
-                assert self._client is not None
-                probe = prefix + [{"role": "user", "content": "hi"}]
-                if schema is not None:  # also builds the grammar tokenizer the first constrained request needs
-                    self._client.structured(probe, schema, max_tokens=1)
-                else:
-                    self._client._create({"messages": probe, "max_tokens": 1, "temperature": 0.0})
                 saved = save and server.save_slot(filename)
         self.last_warm = {"restored": restored, "saved": saved, "seconds": time.perf_counter() - t0, "file": filename}
         return self.last_warm

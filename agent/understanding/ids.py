@@ -19,10 +19,14 @@ _ZIP = re.compile(r"(?<![0-9$.,/#Ww-])(\d{5})(?:-\d{4})?(?![0-9]|[.,]\d|%)")
 _PHONE = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d[\d\s().-]{7,}\d(?![0-9])")
 
 
+# Unicode's space separators (category Zs); NFKC folds all but U+1680 to U+0020 already
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                                 "\u2008\u2009\u200a\u202f\u205f\u3000"), " ")
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width to ASCII, compatibility forms folded), with every kind of space made plain."""
-    text = unicodedata.normalize("NFKC", text or "")
-    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
+    return unicodedata.normalize("NFKC", text or "").translate(_SPACES)
 
 
 @dataclass(frozen=True)

