@@ -92,15 +92,20 @@ class SupportAgent:
     def warm(self) -> None:
         """Load what the first turn needs while the model loads: the kind classifier and the language
         detector; prefill the model's prompt prefix and build its grammar (embedded model)."""
-        loading = [threading.Thread(target=lambda: self.understander.narrower, daemon=True),
-                   threading.Thread(target=lambda: (language.warm(), SHIPPED.plurals), daemon=True)]
-        for thread in loading:
-            thread.start()
+        # The interpreter runs one thread at a time: the language detector loads (one long call) before
+        # the model's weights (another), then the classifier (Python) while the model builds its grammar.
+        detector = threading.Thread(target=lambda: (language.warm(), SHIPPED.plurals), daemon=True)
+        detector.start()
+        load = getattr(self.model, "load", None)
+        if load is not None:
+            load()
+        classifier = threading.Thread(target=lambda: self.understander.narrower, daemon=True)
+        classifier.start()
         warm = getattr(self.model, "warm", None)
         if warm is not None:
             warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
-        for thread in loading:
-            thread.join()
+        detector.join()
+        classifier.join()
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),

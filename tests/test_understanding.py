@@ -299,3 +299,15 @@ def test_the_parsed_bank_is_kept_per_version_of_the_file(tmp_path, monkeypatch):
     load_messages.cache_clear()
     assert load_messages(str(path))[0]["text"] == "cancel W1001"
     assert len(list((tmp_path / "cache").glob("bank-*.pkl"))) == 2
+
+
+def test_clarify_is_never_decided_beside_a_request():
+    """clarify means the message asks nothing: beside a kind the classifier is sure of, it is dropped."""
+    from agent.understanding.narrow import KindClassifier
+
+    c = object.__new__(KindClassifier)
+    readings = {"where's my stuff": (("track_shipment", 0.9), ("clarify", 0.6), ("get_order", 0.1)),
+                "hmm?": (("clarify", 0.9), ("smalltalk", 0.2))}
+    c.ranked = readings.__getitem__
+    assert c.decide("where's my stuff") == ["track_shipment"]
+    assert c.decide("hmm?") == ["clarify"]
