@@ -90,22 +90,20 @@ class SupportAgent:
         return Session(self, session_id)
 
     def warm(self) -> None:
-        """Load what the first turn needs while the model loads: the kind classifier and the language
-        detector; prefill the model's prompt prefix and build its grammar (embedded model)."""
-        # The interpreter runs one thread at a time: the language detector loads (one long call) before
-        # the model's weights (another), then the classifier (Python) while the model builds its grammar.
-        detector = threading.Thread(target=lambda: (language.warm(), SHIPPED.plurals), daemon=True)
-        detector.start()
+        """Load what the first turn needs: the model's weights, its prompt prefix and grammar (embedded
+        model); beside the grammar, the kind classifier and the language detector."""
         load = getattr(self.model, "load", None)
-        if load is not None:
+        if load is not None:  # first: loading the weights holds the interpreter (a thread would wait)
             load()
-        classifier = threading.Thread(target=lambda: self.understander.narrower, daemon=True)
-        classifier.start()
+        # while the model builds its grammar tokenizer: the classifier (Python, in short slices), then the
+        # language detector (one long call that holds the interpreter: by then the model's request is out)
+        loading = threading.Thread(target=lambda: (self.understander.narrower, language.warm(), SHIPPED.plurals),
+                                   daemon=True)
+        loading.start()
         warm = getattr(self.model, "warm", None)
         if warm is not None:
             warm([{"role": "system", "content": self.understander.system}], schema=self.understander.warm_schema())
-        detector.join()
-        classifier.join()
+        loading.join()
 
     def describe(self) -> dict[str, Any]:
         return {"model": getattr(self.model, "name", type(self.model).__name__),
