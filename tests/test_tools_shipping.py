@@ -21,6 +21,15 @@ def test_track_stalled_parcel_is_delayed_and_claimable(shop, ctx_for, call):
     assert r.data["lost_claim_eligible"] is True
 
 
+def test_a_refund_for_a_claimable_parcel_names_the_claim_that_would_pay_it(shop, ctx_for, call):
+    r = call(ctx_for("C-OMAR"), "issue_refund", {"order_id": "W2001"})
+    assert r.status == "denied" and r.rule == "refunds.owed_only" and r.facts["lost_claim_eligible"] is True
+    assert r.instead == {"tool": "report_lost_package", "arguments": {"order_id": "W2001", "remedy": "refund"}}
+    assert r.alternatives == ["report the parcel lost and get a full refund"]
+    on_time = call(ctx_for("C-JANE"), "issue_refund", {"order_id": "W1003"})  # in transit, on time
+    assert on_time.rule == "refunds.owed_only" and on_time.instead is None
+
+
 def test_track_unshipped_order_has_no_tracking(shop, ctx_for, call):
     r = call(ctx_for("C-JANE"), "track_shipment", {"order_id": "W1001"})
     assert r.status == "ok" and r.data["shipped"] is False
@@ -51,7 +60,8 @@ def test_lost_package_refund_preview_then_execute(shop, store, ctx_for, call):
     assert refund["amount_cents"] == 3099 and refund["status"] == "completed"  # gift card: immediate
     assert store.one("SELECT balance_cents FROM payment_methods WHERE id = 'PM-OMAR-GC'")["balance_cents"] == 2500 + 3099
     # nothing left to refund, and no second claim
-    assert call(ctx, "issue_refund", {"order_id": "W2001"}).rule == "refunds.owed_only"
+    nothing = call(ctx, "issue_refund", {"order_id": "W2001"})
+    assert nothing.rule == "refunds.owed_only" and nothing.instead is None  # the claim is made: none proposed
     again = call(ctx, "report_lost_package", {"order_id": "W2001", "remedy": "refund"})
     assert again.status == "denied" and again.rule == "tracking.one_claim_per_order"
 

@@ -416,3 +416,28 @@ def test_a_handoff_the_classifier_is_not_sure_of_beside_another_request_is_offer
     assert not agent.store.all("SELECT * FROM tickets WHERE kind = 'escalation' AND customer_id = 'C0001'")
     session.send("yes")
     assert agent.store.one("SELECT category FROM tickets WHERE kind = 'escalation' AND customer_id = 'C0001'")
+
+
+def test_money_back_for_a_parcel_that_never_came_proposes_the_lost_package_claim(tmp_path):
+    """Nothing is owed on W2001 yet, but it has not moved for longer than the policy's wait: the refund's
+    denial names its rule and the claim with a refund (the customer's own want) is proposed, written
+    only on their yes."""
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "issue_refund", "order": "W2001"}]}, {"answer": "yes"})
+    session = agent.session()
+    session.bind_customer("omar.haddad@example.com")
+    reply = session.send("My package W2001 is stuck for over a week. I'd like my money back.")
+    assert "Nothing is owed on order W2001" in reply.text and reply.text.endswith("(yes / no)")
+    assert session.pending_action.tool == "report_lost_package"
+    assert session.pending_action.arguments == {"order_id": "W2001", "remedy": "refund"}
+    assert not agent.store.all("SELECT * FROM tickets WHERE order_id = 'W2001' AND kind = 'lost_package'")
+    session.send("yes")
+    claim = agent.store.one("SELECT category FROM tickets WHERE order_id = 'W2001' AND kind = 'lost_package'")
+    assert claim["category"] == "refund"
+
+
+def test_money_back_for_an_order_on_time_proposes_nothing(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "issue_refund", "order": "W1003"}]})
+    session = agent.session()
+    reply = session.send(f"{JANE} refund W1003")
+    assert "Nothing is owed on order W1003" in reply.text and session.pending_action is None

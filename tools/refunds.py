@@ -16,6 +16,7 @@ from tools.refund_rules import record_refund, refund_timing, refund_words
 from tools.registry import write_tool
 from tools.results import N_, Plan, ToolResult, denied, msg
 from tools.returns import OPEN_RETURN_STATUSES
+from tools.shipping import movement_status, order_shipment
 from tools.ticket_records import LOST_REFUND_AWAITING
 from tools.values import OrderId, iso, money
 
@@ -46,6 +47,24 @@ def _lines_not_returned(ctx: ToolContext, order: Order) -> int:
     return sum(1 for line in order.lines if line.id not in covered)
 
 
+def nothing_owed(ctx: ToolContext, order: Order) -> ToolResult:
+    """The denial of a refund nobody owes, with what would get the customer their money: for a parcel
+    that has not moved long enough to be claimed lost, the claim with a refund (proposed, confirmed)."""
+    message = msg(N_("Nothing is owed on order {order_id}: a refund is paid for a return or a lost-package "
+                     "claim, and none is waiting for a refund."), order_id=order.id)
+    facts = {"order_id": order.id, "status": order.status}
+    shipment = order_shipment(ctx, order.id)
+    claimable = (shipment is not None and not ctx.store.order_tickets(order.id, "lost_package")
+                 and movement_status(ctx, order, shipment)["lost_claim_eligible"])
+    if claimable:
+        return denied(NOTHING_OWED_RULE, message, facts={**facts, "lost_claim_eligible": True},
+                      alternatives=[msg(N_("report the parcel lost and get a full refund"))],
+                      instead={"tool": "report_lost_package", "arguments": {"order_id": order.id, "remedy": "refund"}})
+    return denied(NOTHING_OWED_RULE, message, facts=facts,
+                  alternatives=[msg(N_("check refund eligibility and start a return")),
+                                msg(N_("ask about an existing refund's timing"))])
+
+
 class IssueRefundArgs(BaseModel):
     order_id: OrderId = Field(description="The order id, e.g. W1002.")
     to_store_credit: bool = Field(default=False, description="True if the customer prefers store credit (a gift card, immediately) over the original payment method.")
@@ -60,12 +79,7 @@ def issue_refund(ctx: ToolContext, args: IssueRefundArgs) -> Plan | ToolResult:
     owed = refunds_owed(ctx, order)
     total = sum(item["amount_cents"] for item in owed)
     if total <= 0:
-        return denied(NOTHING_OWED_RULE, msg(N_("Nothing is owed on order {order_id}: a refund is paid for a "
-                                                "return or a lost-package claim, and none is waiting for a refund."),
-                                             order_id=order.id),
-                      facts={"order_id": order.id, "status": order.status},
-                      alternatives=[msg(N_("check refund eligibility and start a return")),
-                                    msg(N_("ask about an existing refund's timing"))])
+        return nothing_owed(ctx, order)
     threshold = ctx.policy.refunds.approval_threshold_cents
     if total > threshold:
         return denied("refunds.approval_threshold",

@@ -35,6 +35,9 @@ class ToolResult(BaseModel):
     summary_id: str | None = None  # the catalog msgid of `summary`
     summary_params: Params = Field(default_factory=dict)
     note: str | None = None  # for the model only, never shown to the customer, never in the catalog
+    # denied: the write that serves what was asked, where the store's state allows it (a refund for a
+    # parcel that never came is a lost-package claim); proposed to the customer, written only on a yes
+    instead: dict[str, Any] | None = None
 
     @property
     def for_customer(self) -> bool:
@@ -62,11 +65,12 @@ def ok(message: Msg, *, note: str | None = None, **data: Any) -> ToolResult:
 
 
 def denied(rule: str, message: Msg, *, facts: dict[str, Any] | None = None,
-           alternatives: list[Msg] | None = None, note: str | None = None) -> ToolResult:
+           alternatives: list[Msg] | None = None, note: str | None = None,
+           instead: dict[str, Any] | None = None) -> ToolResult:
     alternatives = alternatives or []
     for a in alternatives:
         _texts(a)
-    return ToolResult(status="denied", rule=rule, facts=facts or {}, note=note,
+    return ToolResult(status="denied", rule=rule, facts=facts or {}, note=note, instead=instead,
                       alternatives=[a.text for a in alternatives], alternative_messages=alternatives,
                       **_texts(message))
 

@@ -309,6 +309,9 @@ class Processor:
             return
         self.relay(result)
         self.follow_up(result)
+        if result.instead and self.session.pending_action is None:  # what serves the same ask: proposed
+            self.write(result.instead["tool"], dict(result.instead["arguments"]))
+            return
         missing = [ADDRESS_SLOTS.get(f, f) for f in result.facts.get("missing") or []]
         if request is not None and (missing or result.facts.get("invalid")):  # left out: their next words
             self.session.remember_asked(request.model_copy(update={"about": tuple(missing)}))  # complete it
