@@ -441,3 +441,19 @@ def test_money_back_for_an_order_on_time_proposes_nothing(tmp_path):
     session = agent.session()
     reply = session.send(f"{JANE} refund W1003")
     assert "Nothing is owed on order W1003" in reply.text and session.pending_action is None
+
+
+def test_a_condition_the_customer_names_is_not_replaced_by_an_earlier_requests_words(tmp_path):
+    """"I ordered it by mistake" (a cancellation's reason, an earlier turn) is no wrong item: the
+    return's condition is the one the customer names, which the model cited ("defective")."""
+    agent, _ = agent_with(
+        tmp_path, {"lang": "en", "requests": [{"kind": "cancel_order", "order": "W1001",
+                                               "reason": "I ordered it by mistake"}]},
+        {"answer": "no"},
+        {"lang": "en", "requests": [{"kind": "start_return", "order": "W1002", "condition": "defective",
+                                     "condition_words": "defective", "reason": "the left side has no sound"}]})
+    session = agent.session()
+    session.send(f"{JANE} cancel W1001, I ordered it by mistake.")
+    session.send("n")
+    session.send("I want to return the headphones from W1002, they're defective, the left side has no sound.")
+    assert session.pending_action.arguments["condition"] == "defective"

@@ -59,6 +59,7 @@ class Reading:
         """A customer's choice, only from their words, read by meaning (any language), never just the
         label the model put on them:
         - the words the model cited, when they are the customer's and clearly mean one value;
+        - else the model's value when the words it cited are the customer's and nearest to it in meaning;
         - else the model's value when a clause the customer wrote clearly means it, or the one value
           their clauses clearly mean (also when the model gave none);
         - else, with their own words cited, the model's value (a condition the store pays a label for only
@@ -76,6 +77,8 @@ class Reading:
         clear = meaning_of(words, meanings, margin=MARGIN) if theirs else None
         if clear is not None or not meanings:
             return clear or (value if theirs else None)
+        if theirs and value is not None and meaning_of(words, meanings) == value:
+            return value  # the model's value is what the customer's own cited words are nearest to
         meant = self.meant_values(meanings, MARGIN)
         if value in meant or len(meant) == 1:
             return value if value in meant else meant.pop()
