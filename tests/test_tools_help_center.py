@@ -31,6 +31,16 @@ def test_policy_sections_are_searchable(store, ctx_for, call):
     assert any("30 days" in a["body"] for a in r.data["articles"])
 
 
+def test_for_a_customer_only_the_help_centers_articles_come_back(store, ctx_for, call):
+    """The policy's sections are written for the agent ("escalate instead of refunding"): a search whose
+    answer is quoted to the customer skips them, and still finds the help center's article on them."""
+    everything = call(ctx_for(None), "search_help_center", {"query": "return policy"})
+    assert {a["source"] for a in everything.data["articles"]} == {"policy"}
+    quoted = call(ctx_for(None), "search_help_center", {"query": "return policy", "for_customer": True})
+    assert [a["source"] for a in quoted.data["articles"]] == ["help_center"] * 3
+    assert quoted.data["articles"][0]["title"] == "Returns and refunds FAQ"
+
+
 @pytest.mark.parametrize("query", ['"unbalanced', "NEAR(a b", "card* AND -", "col:value ^x", "((( shipping", "OR AND NOT",
                                    "a & b | !c", "it's my order's", "back\\slash", "card:* <-> (x", "退货'|&"])
 def test_fts_syntax_in_user_text_does_not_crash(store, ctx_for, call, query):

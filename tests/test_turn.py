@@ -457,3 +457,17 @@ def test_a_condition_the_customer_names_is_not_replaced_by_an_earlier_requests_w
     session.send("n")
     session.send("I want to return the headphones from W1002, they're defective, the left side has no sound.")
     assert session.pending_action.arguments["condition"] == "defective"
+
+
+def test_a_help_answer_quotes_the_help_center_never_the_policy_written_for_the_agent(tmp_path):
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "question", "topic": "refunds"}]})
+    reply = agent.session().send("How long do refunds take to show up on a credit card?")
+    assert "business days" in reply.text and "Policy:" not in reply.text and "escalate" not in reply.text
+
+
+def test_of_the_searchs_best_articles_the_answer_is_the_one_nearest_the_question(tmp_path):
+    """"refund process to PayPal" shares most words with the article on changing an order ("processing",
+    "refunded"); the question means the refunds article, which says how long a PayPal refund takes."""
+    agent, _ = agent_with(tmp_path, {"lang": "en", "requests": [{"kind": "question", "topic": "refund process to PayPal"}]})
+    reply = agent.session().send("How long does a refund to PayPal take?")
+    assert "Returns and refunds FAQ" in reply.text and "5-7 business days" in reply.text

@@ -100,6 +100,7 @@ def load_help_center(store: CommerceBackend | Store, path: str | Path | None = N
 class SearchHelpCenterArgs(BaseModel):
     query: FreeText(500, min_length=1) = Field(description="The customer's question or its keywords, e.g. 'reset password' or 'what is your return policy'.")
     lang: FreeText(16) = Field(ENGLISH, description="The customer's language, e.g. 'zh' or 'es': articles come back in it where the help center is translated (else in English).")
+    for_customer: bool = Field(False, description="Only the help center's articles, written for customers, to quote as they are (the policy's sections are written for the agent).")
 
 
 @read_tool(requires_identity=False)
@@ -112,7 +113,9 @@ def search_help_center(ctx: ToolContext, args: SearchHelpCenterArgs) -> ToolResu
     digest, _ = help_articles(ctx.policy)
     if ctx.store.help_center_version() != digest:
         load_help_center(ctx.store, policy=ctx.policy)
-    rows = ctx.store.search_help(words, lang, MAX_RESULTS)
+    rows = ctx.store.search_help(words, lang, MAX_RESULTS * (4 if args.for_customer else 1))
+    if args.for_customer:
+        rows = [r for r in rows if r.source == "help_center"][:MAX_RESULTS]
     if not rows:
         return ok(msg(N_("No help article matches that question.")), articles=[],
                   suggestion="rephrase the question, or escalate to a human")

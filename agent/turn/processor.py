@@ -18,7 +18,7 @@ from agent.turn import texts
 from agent.turn.reading import Reading
 from agent.understanding.ids import Identifiers
 from agent.understanding.kinds import KINDS
-from agent.understanding.narrow import without_login
+from agent.understanding.narrow import closest, without_login
 from agent.understanding.understand import Request, Understanding
 from tools.address import COMPLETE_RULE
 from tools.i18n import Listing
@@ -129,13 +129,18 @@ class Processor:
         topic = str(request.slots.get("topic") or "").replace("_", " ")
         for query in dict.fromkeys([topic, self.text[:300]]):
             if query.strip() and not articles:  # the topic first; the customer's own words if it finds nothing
-                result = self.session.run_tool("search_help_center", {"query": query, "lang": self.session.lang},
-                                               self.emit)
+                # the help center is written for customers; the policy's sections are written for the
+                # agent ("escalate instead of refunding"): the model may read them, the customer never
+                result = self.session.run_tool("search_help_center", {"query": query, "lang": self.session.lang,
+                                                                      "for_customer": True}, self.emit)
                 articles = result.data.get("articles") or [] if result.status == "ok" else []
         if not articles:
             self.say(texts.NO_ARTICLE, "info")
             return
-        self.say(texts.HELP_ANSWER, "result", title=articles[0]["title"], body=articles[0]["body"])
+        # the search ranks by shared words; of its best few, the one clearly nearest the question in meaning
+        best = closest(self.text[:300], [f"{a['title']}: {a['body']}" for a in articles], floor=0.0, margin=0.03)
+        article = articles[best or 0]
+        self.say(texts.HELP_ANSWER, "result", title=article["title"], body=article["body"])
 
     def _handoff(self, request: Request) -> None:
         reason = "safety_or_legal" if self.session.urgent(self.text) else "customer_request"
