@@ -26,19 +26,16 @@ class ReportLostPackageArgs(BaseModel):
     remedy: Literal["replacement", "refund"] = Field(description="What the customer chose: a replacement sent at no charge, or a full refund.")
 
 
-@write_tool()
-def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan | ToolResult:
-    """File a lost-package claim for one of the verified customer's orders whose tracking has not moved for a long time and whose estimated delivery has passed; the customer chooses a free replacement or a full refund. The customer must confirm."""
+def claim_denial(ctx: ToolContext, order: Order, remedy: str) -> ToolResult | None:
+    """Why a lost-package claim with this remedy is not possible for the order (a denial naming its
+    rule), or None when it is."""
     rules = ctx.policy.tracking
-    order = customer_order(ctx, args.order_id)
-    if order is None:
-        return order_not_found(args.order_id)
-    if args.remedy not in rules.lost_remedies:
+    if remedy not in rules.lost_remedies:
         return denied("tracking.lost_remedies",
                       msg(N_("A lost package can be resolved with {remedies}, not a {remedy}."),
                           remedies=Listing(items=[word(REMEDY, r) for r in rules.lost_remedies], style="or"),
-                          remedy=word(REMEDY, args.remedy)),
-                      facts={"remedy": args.remedy},
+                          remedy=word(REMEDY, remedy)),
+                      facts={"remedy": remedy},
                       alternatives=[msg(N_("choose {remedy}"), remedy=word(REMEDY, r)) for r in rules.lost_remedies])
     shipment = order_shipment(ctx, order.id)
     if shipment is None or order.status not in IN_TRANSIT or shipment.delivered_at:
@@ -75,6 +72,18 @@ def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan |
                           estimated_delivery=as_date(shipment.estimated_delivery)),
                       facts={"order_id": order.id, "estimated_delivery": shipment.estimated_delivery},
                       alternatives=[msg(N_("wait until the estimated delivery has passed"))])
+    return None
+
+
+@write_tool()
+def report_lost_package(ctx: ToolContext, args: ReportLostPackageArgs) -> Plan | ToolResult:
+    """File a lost-package claim for one of the verified customer's orders whose tracking has not moved for a long time and whose estimated delivery has passed; the customer chooses a free replacement or a full refund. The customer must confirm."""
+    order = customer_order(ctx, args.order_id)
+    if order is None:
+        return order_not_found(args.order_id)
+    denial = claim_denial(ctx, order, args.remedy)
+    if denial is not None:
+        return denial
     pm = payment_method(ctx, order.payment_method_id)
     if args.remedy == "replacement":
         return _replacement(ctx, order)

@@ -12,11 +12,11 @@ from tools.backend.records import Order
 from tools.context import ToolContext
 from tools.i18n import Listing
 from tools.lookup import customer_order, order_not_found, payment_method
+from tools.lost_package import claim_denial
 from tools.refund_rules import record_refund, refund_timing, refund_words
 from tools.registry import write_tool
 from tools.results import N_, Plan, ToolResult, denied, msg
 from tools.returns import OPEN_RETURN_STATUSES
-from tools.shipping import movement_status, order_shipment
 from tools.ticket_records import LOST_REFUND_AWAITING
 from tools.values import OrderId, iso, money
 
@@ -53,10 +53,7 @@ def nothing_owed(ctx: ToolContext, order: Order) -> ToolResult:
     message = msg(N_("Nothing is owed on order {order_id}: a refund is paid for a return or a lost-package "
                      "claim, and none is waiting for a refund."), order_id=order.id)
     facts = {"order_id": order.id, "status": order.status}
-    shipment = order_shipment(ctx, order.id)
-    claimable = (shipment is not None and not ctx.store.order_tickets(order.id, "lost_package")
-                 and movement_status(ctx, order, shipment)["lost_claim_eligible"])
-    if claimable:
+    if claim_denial(ctx, order, "refund") is None:  # the lost-package tool's own rules say a claim is possible
         return denied(NOTHING_OWED_RULE, message, facts={**facts, "lost_claim_eligible": True},
                       alternatives=[msg(N_("report the parcel lost and get a full refund"))],
                       instead={"tool": "report_lost_package", "arguments": {"order_id": order.id, "remedy": "refund"}})
